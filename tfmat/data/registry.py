@@ -1,0 +1,166 @@
+"""The thesis datasets and the property datasets, by name.
+
+Embedded data (built from Materials Project and OQMD by :mod:`tfmat.data.build`)
+lives in the repository's ``data/`` directory, or ``$TFMAT_DATA``. ICSD is
+licensed and never embedded: its loaders read the user's file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..composition import encode, encode_formulas, Reject
+from .errors import DataError
+from .files import read_csv, read_formula_table
+from .rules import average_polymorphs, gan_formulas, leave_out_split
+
+GAN_DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap")
+EMBEDDED_GAN = ("OQMD", "MP", "Bandgap")
+
+# (source, attribute) -> (embedded file stem, unit, description)
+PROPERTIES = {
+    ("MP", "band_gap"): ("mp_band_gap", "eV", "MP PBE band gap"),
+    ("MP", "formation_energy"): ("mp_formation_energy", "eV/atom", "MP formation energy"),
+    ("MP", "stability"): ("mp_stability", "eV/atom", "MP energy above the convex hull"),
+    ("OQMD", "delta_e"): ("oqmd_delta_e", "eV/atom", "OQMD formation enthalpy"),
+    ("OQMD", "band_gap"): ("oqmd_band_gap", "eV", "OQMD band gap"),
+    ("OQMD", "volume_pa"): ("oqmd_volume_pa", "Å³/atom", "OQMD volume per atom"),
+}
+ATTRIBUTE_ALIASES = {"e_hull": "stability", "formation_enthalpy": "delta_e", "e_form": "formation_energy",
+                     "bandgap": "band_gap", "volume_per_atom": "volume_pa"}
+
+ICSD_GUIDANCE = ("ICSD is a licensed database and is not shipped with tfmat: pass your own formula list with "
+                 "--data PATH (a CSV with a header and one formula per line), or place it at "
+                 "DATA_DIR/train_data/ICSD/train_formula.csv and pass --data DATA_DIR")
+
+
+def data_dir() -> Path:
+    """Where the embedded datasets live."""
+    env = os.environ.get("TFMAT_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+
+
+def embedded_file(stem: str) -> Path:
+    path = data_dir() / f"{stem}.csv.gz"
+    if not path.is_file():
+        raise DataError(f"embedded dataset {path} is missing; rebuild it with "
+                        "`tfmat data build --source PATH/TO/shared/data/open` or set TFMAT_DATA")
+    return path
+
+
+@dataclass
+class FormulaSet:
+    """A GAN dataset: distinct canonical formulas, their counts and leave-out split."""
+
+    name: str
+    formulas: list[str]
+    counts: np.ndarray  # (N, 85) int8
+    split: np.ndarray  # "train" / "leave_out"
+    labels: np.ndarray | None = None
+    rejects: list[Reject] | None = None  # rows of a user file that were left out
+
+    def __len__(self) -> int:
+        return len(self.formulas)
+
+    def subset(self, mask: np.ndarray) -> "FormulaSet":
+        idx = np.flatnonzero(mask)
+        return FormulaSet(self.name, [self.formulas[i] for i in idx], self.counts[idx], self.split[idx],
+                          None if self.labels is None else self.labels[idx], self.rejects)
+
+    def train(self) -> "FormulaSet":
+        return self.subset(self.split == "train")
+
+    def leave_out(self) -> "FormulaSet":
+        return self.subset(self.split == "leave_out")
+
+    def onehot(self) -> np.ndarray:
+        """(N, 85, 8) float32 one-hot matrices."""
+        return encode(self.counts)
+
+
+def _formula_set(name: str, frame: pd.DataFrame, rejects=None) -> FormulaSet:
+    enc = encode_formulas(frame.formula.tolist(), min_elements=2)
+    if len(enc.formulas) != len(frame):
+        raise DataError(f"{name}: {len(frame) - len(enc.formulas)} stored formulas are not representable")
+    split = frame["split"].to_numpy(dtype=object) if "split" in frame else leave_out_split(enc.formulas)
+    labels = frame["label"].to_numpy(dtype=np.float64) if "label" in frame else None
+    return FormulaSet(name, enc.formulas, enc.counts, split, labels, rejects)
+
+
+def user_formula_file(name: str, data: str | Path) -> Path:
+    """The file to read for dataset ``name`` from a user path (a file, or a data directory
+    in the thesis layout ``train_data/<name>/train_formula.csv``)."""
+    path = Path(data)
+    if path.is_dir():
+        for candidate in (path / "train_data" / name / "train_formula.csv", path / name / "train_formula.csv"):
+            if candidate.is_file():
+                return candidate
+        raise DataError(f"{path} holds no train_data/{name}/train_formula.csv")
+    if not path.is_file():
+        raise DataError(f"no such file: {path}")
+    return path
+
+
+def load_gan_dataset(name: str, data: str | Path | None = None) -> FormulaSet:
+    """A thesis GAN dataset by name (OQMD, MP, ICSD, ICSD_Filter, Bandgap).
+
+    ``data`` replaces the embedded data with the user's formula file (or a
+    data directory in the thesis layout); ICSD and ICSD_Filter need it.
+    """
+    canon = {n.lower(): n for n in GAN_DATASETS}.get(str(name).lower())
+    if canon is None:
+        raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(GAN_DATASETS)}")
+    if data is None:
+        if canon in ("ICSD", "ICSD_Filter"):
+            raise DataError(ICSD_GUIDANCE)
+        return _formula_set(canon, read_csv(embedded_file(f"gan_{canon}")))
+    source = "ICSD" if canon == "ICSD_Filter" else canon
+    table = read_formula_table(user_formula_file(source, data))
+    enc = encode_formulas(table.formula.tolist(), min_elements=2)
+    lines = table.line.to_numpy()
+    rejects = [Reject(int(lines[r.row]), r.text, r.reason) for r in enc.rejects]  # row = line in the file
+    frame = gan_formulas(enc.formulas)
+    if not len(frame):
+        first = f" (line {rejects[0].row}: {rejects[0].text!r}: {rejects[0].reason})" if rejects else ""
+        raise DataError(f"{data}: no representable formula{first}")
+    if canon == "ICSD_Filter":
+        from ..chemistry import valid_mask
+        frame = frame[valid_mask(frame.formula.tolist())].reset_index(drop=True)
+    return _formula_set(canon, frame, rejects)
+
+
+def normalise_attribute(attribute: str) -> str:
+    a = attribute.strip().lower().replace("-", "_")
+    return ATTRIBUTE_ALIASES.get(a, a)
+
+
+def load_property_dataset(source: str, attribute: str, data: str | Path | None = None) -> pd.DataFrame:
+    """Composition → property table: ``formula`` (canonical), ``target``, ``n_entries``.
+
+    Compositions are distinct; polymorph values are averaged. ``data`` reads a
+    user CSV (needed for ICSD) with a formula column and a column named as the
+    attribute (or ``target``).
+    """
+    source = source.upper()
+    attribute = normalise_attribute(attribute)
+    if data is None:
+        if source == "ICSD":
+            raise DataError("ICSD property data is licensed and not shipped: pass --data PATH to a CSV with a "
+                            f"formula (or pretty_formula) column and a {attribute} column")
+        if (source, attribute) not in PROPERTIES:
+            known = ", ".join(f"{s} {a}" for s, a in PROPERTIES)
+            raise DataError(f"no embedded {source} {attribute} data; embedded: {known}")
+        return read_csv(embedded_file(PROPERTIES[(source, attribute)][0]))
+    table = read_formula_table(data)
+    column = next((c for c in (attribute, "target") if c in table.columns), None)
+    if column is None:
+        raise DataError(f"{data} has no {attribute!r} or 'target' column (columns: {', '.join(table.columns)})")
+    values = pd.to_numeric(table[column], errors="coerce")
+    frame, _ = average_polymorphs(table.formula.tolist(), values.to_numpy())
+    if not len(frame):
+        raise DataError(f"{data}: no row has both a readable formula and a numeric {column}")
+    return frame

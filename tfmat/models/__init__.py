@@ -1,0 +1,1 @@
+"""Keras models: MatGAN generators and critics, the adversarial base, the CNN, the autoencoder."""
