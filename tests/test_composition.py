@@ -5,7 +5,7 @@ from pymatgen.core import Composition
 
 from tfmat.composition import (FormulaError, canonical, decode, encode, encode_formulas, formulas_of,
                                parse_formula, parse_formulas)
-from tfmat.data import EMBEDDED_GAN, load_gan_dataset, load_property_dataset
+from tfmat.data import EMBEDDED_GAN, PROPERTIES, load_gan_dataset, load_property_dataset
 from tfmat.elements import ELEMENTS, EXCLUDED, N_ELEMENTS, PERIODIC_TABLE
 
 from conftest import OPEN, need
@@ -106,7 +106,7 @@ def test_round_trip_every_embedded_formula(name):
 
 def test_round_trip_every_representable_property_formula():
     """Every formula of every embedded table either round-trips or is rejected with a reason."""
-    for source, attribute in [("MP", "formation_energy"), ("MP", "band_gap"), ("MP", "stability")]:
+    for source, attribute in PROPERTIES:
         formulas = load_property_dataset(source, attribute).formula.tolist()
         enc = encode_formulas(formulas, min_elements=2)
         assert len(enc.formulas) + len(enc.rejects) == len(formulas)

@@ -153,6 +153,15 @@ class Compositions:
         totals = np.add.reduceat(self.amount, self.indptr[:-1]) if len(self) else np.zeros(0)
         return self.amount / np.repeat(totals, self.n_elements)
 
+    @classmethod
+    def from_counts(cls, counts: np.ndarray) -> "Compositions":
+        """Batch from (N, 85) counts in :data:`~tfmat.elements.ELEMENTS` order."""
+        counts = np.asarray(counts)
+        rows, cols = np.nonzero(counts)
+        indptr = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(counts)), out=indptr[1:])
+        return cls(indptr, ATOMIC_NUMBERS[cols], counts[rows, cols].astype(np.float64))
+
     def take(self, rows: np.ndarray) -> "Compositions":
         """The compositions at ``rows`` (repeats allowed), as a new batch."""
         rows = np.asarray(rows, dtype=np.int64)

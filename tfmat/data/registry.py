@@ -6,7 +6,6 @@ licensed and never embedded: its loaders read the user's file.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..composition import encode, encode_formulas, Reject
+from ..paths import DATA
 from .errors import DataError
 from .files import read_csv, read_formula_table
 from .rules import average_polymorphs, gan_formulas, leave_out_split
@@ -40,8 +40,7 @@ ICSD_GUIDANCE = ("ICSD is a licensed database and is not shipped with tfmat: pas
 
 def data_dir() -> Path:
     """Where the embedded datasets live."""
-    env = os.environ.get("TFMAT_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+    return DATA
 
 
 def embedded_file(stem: str) -> Path:
