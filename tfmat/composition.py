@@ -162,6 +162,15 @@ class Compositions:
         np.cumsum(np.bincount(rows, minlength=len(counts)), out=indptr[1:])
         return cls(indptr, ATOMIC_NUMBERS[cols], counts[rows, cols].astype(np.float64))
 
+    @classmethod
+    def from_dense(cls, amounts: np.ndarray) -> "Compositions":
+        """Batch from (N, 118) amounts, column z-1 for element z."""
+        amounts = np.asarray(amounts, dtype=np.float64)
+        rows, cols = np.nonzero(amounts > 0)
+        indptr = np.zeros(len(amounts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(amounts)), out=indptr[1:])
+        return cls(indptr, cols + 1, amounts[rows, cols])
+
     def take(self, rows: np.ndarray) -> "Compositions":
         """The compositions at ``rows`` (repeats allowed), as a new batch."""
         rows = np.asarray(rows, dtype=np.int64)

@@ -1,0 +1,203 @@
+"""The thesis CNN: table 4.1 shapes, scaling, the protocol's splits, training, resume and prediction."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tfmat.cnn import CNNConfig, make_splits
+from tfmat.cli import main
+
+from conftest import OPEN, ROOT, need
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory):
+    """2,000 real MP band-gap rows (polymorphs included) as a user CSV."""
+    frame = pd.read_csv(need(OPEN / "mp" / "mp_gap.csv")).sample(2000, random_state=3)
+    path = tmp_path_factory.mktemp("data") / "mp_small.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_table_4_1_shapes():
+    from tfmat.models.cnn import MagpieCNN
+
+    model = MagpieCNN()
+    x = np.random.default_rng(0).random((5, 22, 6)).astype("float32")
+    shapes = {name: tuple(t.shape) for name, t in model.layer_outputs(x)}
+    assert shapes == {"scaled": (5, 22, 6, 1), "row_scan": (5, 22, 1, 32), "pointwise": (5, 22, 1, 32),
+                      "full": (5, 1, 1, 32), "flatten": (5, 32), "fc": (5, 32), "output": (5, 1)}
+    kinds = [type(layer).__name__ for block in model.blocks for layer in block]
+    assert kinds == ["Conv2D", "BatchNormalization", "ReLU"] * 3
+    kernels = [block[0].kernel_size for block in model.blocks]
+    assert kernels == [(1, 6), (1, 1), (22, 1)]
+    assert model.hidden.activation.__name__ == "relu" and model.out.activation.__name__ == "linear"
+
+
+def test_fraction_branch_variant():
+    from tfmat.models.cnn import MagpieCNN
+
+    model = MagpieCNN(dense=64, fraction_units=64)
+    x = np.random.default_rng(0).random((3, 22, 6)).astype("float32")
+    f = np.zeros((3, 118), "float32")
+    f[:, [7, 25]] = [0.6, 0.4]
+    shapes = {name: tuple(t.shape) for name, t in model.layer_outputs([x, f])}
+    assert shapes["full"] == (3, 1, 1, 32) and shapes["with_fractions"] == (3, 96) and shapes["output"] == (3, 1)
+    with pytest.raises(ValueError):
+        model(x)
+
+
+def test_scaling_fitted_on_training_rows_only():
+    from tfmat.models.cnn import build_cnn
+
+    x = np.random.default_rng(1).normal(size=(50, 22, 6)).astype("float32")
+    x[:, 3, 2] = 7.0  # a constant feature
+    model = build_cnn(x[:40])
+    np.testing.assert_allclose(np.asarray(model.scaling.minimum), x[:40].min(axis=0))
+    span = np.asarray(model.scaling.span)
+    assert span[3, 2] == 1.0
+    scaled = np.asarray(model.scaling(x[:40]))
+    assert scaled.min() == pytest.approx(0) and scaled.max() == pytest.approx(1)
+
+
+def test_table_4_2_defaults_and_bad_flags():
+    assert (CNNConfig(attribute="band_gap").batch_size, CNNConfig(attribute="band_gap").lr) == (256, 0.01)
+    fe = CNNConfig(attribute="formation_energy")
+    assert (fe.batch_size, fe.lr) == (512, 0.1)
+    assert CNNConfig(attribute="volume_pa").lr == 1e-3
+    assert main(["train-cnn", "--data_name", "MP", "--attribute", "band_gap", "--folds", "2"]) == 2
+    assert main(["train-cnn", "--data-name", "ICSD", "--attribute", "band_gap"]) == 2
+
+
+def test_splits_are_disjoint_and_cover_every_composition():
+    config = CNNConfig(folds=5, repeats=2, holdout=0.1, seed=520)
+    holdout, splits = make_splits(1000, config)
+    assert len(holdout) == 100 and len(splits) == 10
+    for r in range(2):
+        folds = splits[5 * r:5 * r + 5]
+        validation = np.concatenate([s.validation for s in folds])
+        assert sorted(validation.tolist()) == sorted(set(range(1000)) - set(holdout.tolist()))
+        for s in folds:
+            parts = [set(s.train.tolist()), set(s.test.tolist()), set(s.validation.tolist()), set(holdout.tolist())]
+            assert sum(map(len, parts)) == len(set().union(*parts)) == 1000
+            assert len(s.test) == round(0.1 * (900 - len(s.validation)))
+    again = make_splits(1000, config)[1]
+    assert all(np.array_equal(a.train, b.train) for a, b in zip(splits, again))
+
+
+def test_train_cv_writes_outputs_resumes_and_predicts(tmp_path, small_csv):
+    out, ck = tmp_path / "run", tmp_path / "model"
+    args = ["train-cnn", "--data_name", "MP", "--attribute", "band_gap", "--data", str(small_csv), "--epochs", "3",
+            "--folds", "3", "--holdout", "0.1", "--lr", "0.003", "--fractions", "16", "--out", str(out),
+            "--checkpoint", str(ck)]
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["folds"]) == 3 and metrics["validation_mean"]["n_models"] == 3
+    assert set(metrics["holdout_ensemble"]) >= {"mae", "rmse", "r2", "mean_uncertainty"}
+    epochs = pd.read_csv(out / "epochs.csv")
+    assert len(epochs) == 9 and {"train_mae", "test_mae", "train_r2", "test_rmse"} <= set(epochs.columns)
+    preds = pd.read_csv(out / "predictions.csv")
+    assert set(preds["set"]) == {"validation", "holdout"}
+    assert (out / "learning_curves.png").stat().st_size > 10_000 and (out / "parity.png").stat().st_size > 10_000
+    assert len(list((ck / "members").glob("*.keras"))) == 3
+    scaler = json.loads((ck / "scaler.json").read_text())
+    assert np.array(scaler["r0_k0.keras"]["minimum"]).shape == (22, 6)
+    # Finished folds are not trained again.
+    stamp = (out / "folds" / "r0_k1" / "model.keras").stat().st_mtime
+    assert main(args) == 0
+    assert (out / "folds" / "r0_k1" / "model.keras").stat().st_mtime == stamp
+    # The library predictor matches the validation predictions the run recorded.
+    from tfmat.cnn import Predictor
+
+    pred = Predictor(ck)
+    holdout = preds[preds["set"] == "holdout"]
+    frame = pred.predict(holdout["formula"].tolist())
+    np.testing.assert_allclose(frame["prediction"], holdout["predicted"], rtol=1e-5, atol=1e-5)
+    assert (frame["uncertainty"] > 0).all()
+
+
+def test_keep_best_r2_restores_the_best_epoch(tmp_path, small_csv):
+    from tfmat.cnn import load_features, train_member
+
+    config = CNNConfig(data_name="MP", attribute="band_gap", data=str(small_csv), epochs=4, lr=0.003)
+    frame, x, fractions = load_features(config)
+    y = frame["target"].to_numpy(np.float32)
+    _, (split,) = make_splits(len(y), config)
+    model = train_member((x, fractions), y, split, config, tmp_path / "w", log=lambda m: None)
+    history = pd.read_csv(tmp_path / "w" / "history.csv")
+    best = json.loads((tmp_path / "w" / "best.json").read_text())
+    assert best["r2"] == pytest.approx(history["val_r2"].max(), rel=1e-5)
+    from tfmat.models.cnn import scores
+
+    restored = scores(y[split.test], np.asarray(model.predict(x[split.test], verbose=0)).ravel())
+    assert (tmp_path / "w" / "history.csv").exists()
+    assert restored["r2"] == pytest.approx(best["r2"], abs=1e-4)
+
+
+def test_predict_cli_rows_rejects_and_exit_codes(tmp_path):
+    model = ROOT / "check_point" / "CNN" / "MP_band_gap"
+    need(model / "config.json")
+    src = tmp_path / "in.csv"
+    src.write_text("formula\nGaAs\nnot a formula\nNaCl\nXx3\n")
+    out = tmp_path / "out.csv"
+    assert main(["predict", "--model", str(model), "--input", str(src), "-o", str(out)]) == 0
+    got = pd.read_csv(out)
+    assert got["formula"].tolist() == ["GaAs", "NaCl"] and got["line"].tolist() == [2, 4]
+    assert got["band_gap"].between(-1, 12).all()
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv")
+    assert rejects["line"].tolist() == [3, 5] and rejects["reason"].str.len().min() > 5
+    bad = tmp_path / "bad.csv"
+    bad.write_text("formula\nnope\n")
+    assert main(["predict", "--model", str(model), "--input", str(bad), "-o", str(tmp_path / "o2.csv")]) == 2
+    assert main(["predict", "--model", str(tmp_path), "NaCl"]) == 2
+
+
+def test_predictor_counts_match_formulas():
+    from tfmat.cnn import Predictor
+    from tfmat.composition import encode_formulas, parse_formulas
+    from tfmat.features import magpie_features
+
+    model = ROOT / "check_point" / "CNN" / "MP_formation_energy"
+    pred = Predictor(need(model))
+    enc = encode_formulas(["Fe2O3", "NaCl", "LiFePO4", "SrTiO3", "GaAs"])
+    by_counts, _ = pred.predict_counts(enc.counts)
+    by_text = pred.predict(enc.formulas)["prediction"].to_numpy()
+    np.testing.assert_allclose(by_counts, by_text, rtol=1e-6, atol=1e-6)
+    assert by_text[0] < 0  # Fe2O3 is strongly exothermic
+    comps = parse_formulas(enc.formulas).compositions
+    np.testing.assert_allclose(pred.predict_compositions(comps).mean(axis=1), by_text, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="element fractions"):
+        pred.member_predictions(magpie_features(comps))
+
+
+def test_train_cnn_wrapper_help():
+    res = subprocess.run([sys.executable, str(ROOT / "train_cnn.py"), "--help"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert res.returncode == 0 and "--data_name" in res.stdout and "--attribute" in res.stdout
+
+
+def test_interrupted_fold_resumes_from_its_backup(tmp_path, small_csv, monkeypatch):
+    import keras
+
+    import tfmat.cnn.train as train
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    original = train._callbacks
+    monkeypatch.setattr(train, "_callbacks", lambda *a: original(*a) + [Interrupt()])
+    config = CNNConfig(data_name="MP", attribute="band_gap", data=str(small_csv), epochs=4, lr=0.003)
+    frame, x, fractions = train.load_features(config)
+    y = frame["target"].to_numpy(np.float32)
+    _, (split,) = make_splits(len(y), config)
+    with pytest.raises(KeyboardInterrupt):
+        train.train_member((x, fractions), y, split, config, tmp_path / "w", log=lambda m: None)
+    assert pd.read_csv(tmp_path / "w" / "history.csv")["epoch"].tolist() == [0, 1]
+    monkeypatch.setattr(train, "_callbacks", original)
+    train.train_member((x, fractions), y, split, config, tmp_path / "w", log=lambda m: None)
+    assert pd.read_csv(tmp_path / "w" / "history.csv")["epoch"].tolist() == [0, 1, 2, 3]

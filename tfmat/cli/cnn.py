@@ -1,0 +1,135 @@
+"""``tfmat train-cnn``, ``tfmat predict``, ``tfmat export``: the screening CNN."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import UsageError
+
+
+def register(sub) -> None:
+    from ..cnn.config import ATTRIBUTES, SOURCES, CNNConfig
+
+    d = CNNConfig()
+    t = sub.add_parser("train-cnn", help="train the thesis CNN on Magpie 22×6 features (SPEC §6)",
+                       description="Train the screening CNN. Defaults follow the thesis: table 4.2 batch size "
+                                   "and learning rate per attribute (band gap 256 / 0.01, formation energy "
+                                   "512 / 0.1, others 512 / 0.001), Adam, 1000 epochs, best test R² kept.")
+    t.add_argument("--data_name", "--data-name", dest="data_name", default="MP", type=str.upper, choices=SOURCES)
+    t.add_argument("--attribute", default="band_gap", choices=ATTRIBUTES)
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default: table 4.2)")
+    t.add_argument("--epochs", type=int, default=d.epochs)
+    t.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int, default=None,
+                   help="batch size (default: table 4.2)")
+    t.add_argument("--folds", type=int, default=d.folds, help="K-fold cross-validation (1: one seeded split)")
+    t.add_argument("--repeats", type=int, default=d.repeats, help="repeat the cross-validation R times")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--holdout", type=float, default=d.holdout,
+                   help="fraction set aside before the folds to score the fold ensemble (default 0)")
+    t.add_argument("--loss", default=d.loss, choices=("mse", "mae", "huber"))
+    t.add_argument("--schedule", default=d.schedule, choices=("constant", "cosine"))
+    t.add_argument("--filters", type=int, default=d.filters, help="channels of each convolution (thesis 32)")
+    t.add_argument("--dense", type=int, default=d.dense, help="width of the hidden FC layer (thesis 32)")
+    t.add_argument("--fractions", type=int, default=d.fractions,
+                   help="width of an element-fraction branch joined before the FC layer (0: the thesis CNN)")
+    t.add_argument("--data", default=None, help="CSV with a formula column and an attribute column "
+                                                "(required for ICSD)")
+    t.add_argument("--out", default=None, help="reports folder (default runs/cnn/<data>_<attribute>)")
+    t.add_argument("--checkpoint", default=None, help="model folder (default check_point/CNN/<data>_<attribute>)")
+    t.set_defaults(func=_train)
+
+    p = sub.add_parser("predict", help="predict a property with a trained CNN")
+    p.add_argument("--model", required=True, help="model folder (or a name under check_point/CNN/, e.g. MP_band_gap)")
+    p.add_argument("formulas", nargs="*", metavar="FORMULA")
+    p.add_argument("--input", default=None, help="CSV with a formula column")
+    p.add_argument("-o", "--output", default=None, help="output CSV (default: print to stdout)")
+    p.set_defaults(func=_predict)
+
+    e = sub.add_parser("export", help="write a trained CNN as a SavedModel for serving")
+    e.add_argument("--model", required=True, help="model folder (or a name under check_point/CNN/)")
+    e.add_argument("--out", required=True, help="SavedModel folder to write")
+    e.set_defaults(func=_export)
+
+
+def resolve_model(name: str) -> Path:
+    """A model folder given as a path or as a name under ``check_point/CNN/``."""
+    path = Path(name)
+    if (path / "config.json").is_file():
+        return path
+    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        shipped = root / "check_point" / "CNN" / name
+        if (shipped / "config.json").is_file():
+            return shipped
+    raise UsageError(f"--model {name}: not a trained CNN folder (no config.json) and not a model name under "
+                     "check_point/CNN/")
+
+
+def _train(args) -> int:
+    from ..cnn import CNNConfig, default_checkpoint, run_training
+    from ..data import ICSD_GUIDANCE
+
+    if args.data_name == "ICSD" and not args.data:
+        raise UsageError(f"--data_name ICSD needs --data PATH: a CSV with a formula column and a "
+                         f"{args.attribute} column. {ICSD_GUIDANCE.split(':')[0]}")
+    if args.data and not Path(args.data).is_file():
+        raise UsageError(f"--data {args.data}: no such file")
+    config = CNNConfig(data_name=args.data_name, attribute=args.attribute, lr=args.lr, batch_size=args.batch_size,
+                       epochs=args.epochs, folds=args.folds, repeats=args.repeats, seed=args.seed,
+                       holdout=args.holdout, loss=args.loss, schedule=args.schedule, filters=args.filters,
+                       dense=args.dense, fractions=args.fractions, data=args.data)
+    out = Path(args.out) if args.out else Path("runs") / "cnn" / config.name
+    checkpoint = Path(args.checkpoint) if args.checkpoint else default_checkpoint(config)
+    run_training(config, out, checkpoint, log=lambda m: print(m, flush=True))
+    print(f"reports in {out}, model in {checkpoint}")
+    return 0
+
+
+def _predict(args) -> int:
+    import pandas as pd
+
+    from ..cnn import Predictor
+    from ..composition import Reject
+    from ..data import DataError
+    from ..data.files import read_formula_table
+    from ..io import write_csv
+
+    if bool(args.formulas) == bool(args.input):
+        raise UsageError("give formulas on the command line or --input CSV (one of the two)")
+    model = resolve_model(args.model)
+    if args.input:
+        table = read_formula_table(args.input)
+        texts, lines = table["formula"].tolist(), table["line"].tolist()
+    else:
+        texts, lines = list(args.formulas), list(range(1, len(args.formulas) + 1))
+    predictor = Predictor(model)
+    frame = predictor.predict(texts)
+    rejects: list[Reject] = frame.attrs.get("rejects", [])
+    if len(frame) == 0:
+        first = f": row {lines[rejects[0].row]} {rejects[0].text!r}: {rejects[0].reason}" if rejects else ""
+        raise DataError(f"no formula could be read{first}")
+    where = "line" if args.input else "argument"
+    out = pd.DataFrame({where: [lines[r] for r in frame["row"]], "formula": frame["formula"],
+                        predictor.attribute: frame["prediction"], "uncertainty": frame["uncertainty"]})
+    bad = pd.DataFrame({where: [lines[r.row] for r in rejects], "text": [r.text for r in rejects],
+                        "reason": [r.reason for r in rejects]})
+    if args.output:
+        write_csv(args.output, out)
+        if len(bad):
+            reject_path = Path(args.output).with_suffix(".rejects.csv")
+            write_csv(reject_path, bad)
+            print(f"{len(bad)} row(s) rejected, reasons in {reject_path}", file=sys.stderr)
+        print(f"{len(out)} prediction(s) in {args.output}", file=sys.stderr)
+    else:
+        out.to_csv(sys.stdout, index=False, float_format="%.6g")
+        for _, r in bad.iterrows():
+            print(f"rejected {where} {r[where]} {r['text']!r}: {r['reason']}", file=sys.stderr)
+    return 0
+
+
+def _export(args) -> int:
+    from ..cnn import export_model
+
+    out = export_model(resolve_model(args.model), args.out)
+    print(f"SavedModel written to {out} (signature 'serve': amounts float32 (batch, 118) → prediction, "
+          "uncertainty)")
+    return 0

@@ -1,0 +1,71 @@
+"""A trained CNN on disk: fold members, their config and scalers, metrics.
+
+```
+<dir>/config.json     CNNConfig, member list, units
+<dir>/scaler.json     per member: min and range of each of the 22×6 features (training rows)
+<dir>/metrics.json    cross-validated scores
+<dir>/members/*.keras the fold models (scaling layer included)
+```
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..data import DataError
+from ..features import PROPERTIES, STATS
+from ..io import write_json
+from .config import CNNConfig
+
+MEMBERS = "members"
+
+
+def save_model_dir(path: str | Path, config: CNNConfig, member_files: list[Path], metrics: dict) -> Path:
+    """Copy the fold models into ``path`` and write its config, scalers and metrics."""
+    import keras
+
+    from ..models import cnn  # noqa: F401  registers the saved classes
+
+    path = Path(path)
+    (path / MEMBERS).mkdir(parents=True, exist_ok=True)
+    names, scalers = [], {}
+    for src in member_files:
+        name = src.parent.name + ".keras"
+        trained = keras.saving.load_model(src)
+        weights_only = cnn.MagpieCNN.from_config(trained.get_config())  # uncompiled: no optimizer state
+        weights_only.build(weights_only.input_shapes())
+        weights_only.set_weights(trained.get_weights())
+        tmp = path / MEMBERS / f"partial.{name}"
+        weights_only.save(tmp)
+        tmp.replace(path / MEMBERS / name)
+        names.append(name)
+        scaling = trained.scaling
+        scalers[name] = {"minimum": np.asarray(scaling.minimum).tolist(), "range": np.asarray(scaling.span).tolist()}
+    for stale in (path / MEMBERS).glob("*.keras"):
+        if stale.name not in names:
+            stale.unlink()
+    from ..data import PROPERTIES as DATASETS
+
+    unit = DATASETS.get((config.data_name, config.attribute), (None, ""))[1]
+    write_json(path / "config.json", {"config": config.to_dict(), "members": names, "unit": unit,
+                                      "features": {"rows": list(PROPERTIES), "columns": list(STATS)}})
+    write_json(path / "scaler.json", scalers)
+    write_json(path / "metrics.json", metrics)
+    return path
+
+
+def read_model_dir(path: str | Path) -> tuple[dict, list[Path]]:
+    """``(config.json contents, member paths)``; a clear error when ``path`` is not a model."""
+    path = Path(path)
+    cfg = path / "config.json"
+    if not cfg.is_file():
+        raise DataError(f"{path} is not a trained CNN directory (no config.json); train one with "
+                        "`tfmat train-cnn` or use a model under check_point/CNN/")
+    info = json.loads(cfg.read_text())
+    members = [path / MEMBERS / m for m in info["members"]]
+    missing = [str(m) for m in members if not m.is_file()]
+    if missing:
+        raise DataError(f"{path}: member model(s) missing: {', '.join(missing)}")
+    return info, members

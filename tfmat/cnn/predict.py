@@ -1,0 +1,110 @@
+"""Batch prediction with a trained CNN (one model or an ensemble of fold models)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..composition import Compositions, formulas_from_counts, parse_formulas
+from ..elements import ATOMIC_NUMBERS, N_ELEMENTS, N_Z
+from ..features import SHAPE, element_fractions, magpie_features
+from .model_dir import read_model_dir
+
+
+class Predictor:
+    """Loads a model directory once and predicts batches of formulas or counts.
+
+    With several fold members the prediction is their mean and the
+    uncertainty their standard deviation (0 for a single model).
+    """
+
+    def __init__(self, model_dir: str | Path, batch_size: int = 16384):
+        import keras
+
+        from ..models import cnn  # noqa: F401  registers the saved classes
+
+        self.info, paths = read_model_dir(model_dir)
+        self.model_dir, self.batch_size = Path(model_dir), batch_size
+        self.members = [keras.saving.load_model(p) for p in paths]
+        self.unit = self.info.get("unit", "")
+        inputs = [keras.Input(SHAPE, name="magpie"), keras.Input((N_Z,), name="fractions")]
+        outs = [m(inputs) for m in self.members]
+        stacked = keras.layers.Concatenate(axis=1)(outs) if len(outs) > 1 else outs[0]
+        self.ensemble = keras.Model(inputs, stacked, name="ensemble")
+        import tensorflow as tf
+
+        self._forward = tf.function(lambda x, f: self.ensemble([x, f], training=False),
+                                    input_signature=[tf.TensorSpec((None, *SHAPE), tf.float32),
+                                                     tf.TensorSpec((None, N_Z), tf.float32)])
+
+    @property
+    def attribute(self) -> str:
+        return self.info["config"]["attribute"]
+
+    @property
+    def needs_fractions(self) -> bool:
+        """Whether the members have the element-fraction branch (the shipped models do)."""
+        return any(m.fraction_units for m in self.members)
+
+    def member_predictions(self, features: np.ndarray, fractions: np.ndarray | None = None) -> np.ndarray:
+        """(N, members) predictions from (N, 22, 6) features and (N, 118) element fractions.
+
+        ``fractions`` (see :func:`tfmat.features.element_fractions`) may be left
+        out only for thesis-only models; :meth:`predict_compositions` computes both.
+        """
+        features = np.asarray(features, np.float32)
+        if fractions is None:
+            if self.needs_fractions:
+                raise ValueError(f"{self.model_dir} also takes element fractions: pass "
+                                 "tfmat.features.element_fractions(comps), or call predict_compositions(comps)")
+            fractions = np.zeros((len(features), N_Z), np.float32)
+        fractions = np.asarray(fractions, np.float32)
+        if len(features) == 0:
+            return np.zeros((0, len(self.members)), np.float32)
+        step = self.batch_size
+        out = [np.asarray(self._forward(features[i:i + step], fractions[i:i + step]))
+               for i in range(0, len(features), step)]
+        return np.concatenate(out).reshape(len(features), len(self.members))
+
+    def predict_compositions(self, comps: Compositions) -> np.ndarray:
+        """(N, members) predictions for a CSR batch."""
+        return self.member_predictions(magpie_features(comps), element_fractions(comps))
+
+    def predict_features(self, features: np.ndarray, fractions: np.ndarray | None = None) -> pd.DataFrame:
+        each = self.member_predictions(features, fractions)
+        frame = pd.DataFrame({"prediction": each.mean(axis=1), "uncertainty": each.std(axis=1)})
+        if each.shape[1] > 1:
+            for j in range(each.shape[1]):
+                frame[f"member_{j}"] = each[:, j]
+        return frame
+
+    def predict_counts(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(prediction, uncertainty)`` for (N, 85) counts, the screening pipeline's fast path."""
+        counts = np.asarray(counts)
+        if counts.ndim != 2 or counts.shape[1] != N_ELEMENTS:
+            raise ValueError(f"counts must be (N, {N_ELEMENTS}), got {counts.shape}")
+        empty = ~(counts > 0).any(axis=1)
+        if empty.any():
+            raise ValueError(f"row {int(np.argmax(empty))} has no element")
+        each = self.predict_compositions(Compositions.from_counts(counts))
+        return each.mean(axis=1), each.std(axis=1)
+
+    def predict(self, inputs: Sequence[str] | np.ndarray) -> pd.DataFrame:
+        """Predict formula strings or (N, 85) counts.
+
+        Returns columns ``row`` (index in ``inputs``), ``formula``,
+        ``prediction`` and ``uncertainty``; unreadable formulas are left out
+        and listed in ``frame.attrs["rejects"]``.
+        """
+        if isinstance(inputs, np.ndarray) and inputs.ndim == 2:
+            pred, unc = self.predict_counts(inputs)
+            return pd.DataFrame({"row": np.arange(len(inputs)), "formula": formulas_from_counts(inputs),
+                                 "prediction": pred, "uncertainty": unc})
+        parsed = parse_formulas(list(inputs))
+        each = self.predict_compositions(parsed.compositions)
+        frame = pd.DataFrame({"row": parsed.rows, "formula": parsed.texts,
+                              "prediction": each.mean(axis=1), "uncertainty": each.std(axis=1)})
+        frame.attrs["rejects"] = parsed.rejects
+        return frame

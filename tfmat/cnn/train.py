@@ -1,0 +1,213 @@
+"""The thesis's CNN protocol: splits, fold training with ``fit()``, reports.
+
+A run writes, under its output directory:
+
+* ``metrics.json`` — validation scores of every fold, their mean and spread,
+  the pooled out-of-fold scores and (with a holdout) the ensemble's scores;
+* ``epochs.csv`` — per-epoch MAE/RMSE/R² on train and test of every fold;
+* ``learning_curves.png``, ``parity.png``;
+* ``predictions.csv`` — out-of-fold (and holdout) predictions;
+* ``folds/<member>/`` — per-fold working state; a killed run resumes from it.
+
+The model itself (the fold members, their config and scalers) goes to the
+checkpoint directory, loadable by :class:`tfmat.cnn.Predictor`.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..composition import parse_formulas
+from ..features import element_fractions, magpie_features
+from ..io import record_run, write_csv, write_json
+from .config import CNNConfig
+
+MEMBERS = "members"
+
+
+@dataclass
+class Split:
+    """Row indices of one fold: ``train`` and ``test`` fit the model, ``validation`` scores it."""
+
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+    validation: np.ndarray
+
+
+def make_splits(n: int, config: CNNConfig) -> tuple[np.ndarray, list[Split]]:
+    """``(holdout_rows, splits)`` for ``n`` distinct compositions, seeded by ``config.seed``."""
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(n)
+    n_hold = int(round(config.holdout * n))
+    holdout, pool = np.sort(order[:n_hold]), order[n_hold:]
+    splits = []
+    for r in range(config.repeats):
+        perm = np.random.default_rng([config.seed, r]).permutation(pool)
+        if config.folds == 1:
+            n_val = int(round(config.validation_fraction * len(perm)))
+            chunks = [perm[:n_val]]
+        else:
+            chunks = np.array_split(perm, config.folds)
+        for k, validation in enumerate(chunks):
+            rest = np.setdiff1d(pool, validation, assume_unique=True)
+            rest = np.random.default_rng([config.seed, r, k]).permutation(rest)
+            n_test = int(round(config.test_fraction * len(rest)))
+            splits.append(Split(f"r{r}_k{k}", np.sort(rest[n_test:]), np.sort(rest[:n_test]), np.sort(validation)))
+    return holdout, splits
+
+
+def load_features(config: CNNConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The deduplicated property table, its (N, 22, 6) features and (N, 118) element fractions."""
+    from ..data import DataError, load_property_dataset
+
+    frame = load_property_dataset(config.data_name, config.attribute, data=config.data)
+    parsed = parse_formulas(frame["formula"].tolist())
+    if parsed.rejects:
+        r = parsed.rejects[0]
+        raise DataError(f"row {r.row} ({r.text!r}): {r.reason}")
+    x = magpie_features(parsed.compositions).astype(np.float32)
+    fractions = element_fractions(parsed.compositions)
+    finite = np.isfinite(frame["target"].to_numpy(float))
+    return frame[finite].reset_index(drop=True), x[finite], fractions[finite]
+
+
+def _callbacks(work: Path, config: CNNConfig, log: Callable[[str], None]):
+    import keras
+
+    from .callbacks import EpochLog, KeepBestR2
+
+    return [keras.callbacks.BackupAndRestore(str(work / "backup")),
+            KeepBestR2(work),
+            keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
+            keras.callbacks.TerminateOnNaN(),
+            EpochLog(log, every=max(1, config.epochs // 10))]
+
+
+def train_member(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Split, config: CNNConfig,
+                 work: Path, log: Callable[[str], None] = print, seed_offset: int = 0):
+    """Fit one model on ``split`` (resuming from ``work`` if present); returns the best-test-R² model.
+
+    ``inputs`` is ``(features, fractions)`` for all rows.
+    """
+    import keras
+
+    from ..models.cnn import build_cnn
+
+    model = build_cnn(inputs[0][split.train], lr=config.lr, loss=config.loss, filters=config.filters,
+                      dense=config.dense, fraction_units=config.fractions, seed=config.seed + seed_offset)
+    if config.schedule == "cosine":
+        steps = config.epochs * int(np.ceil(len(split.train) / config.batch_size))
+        model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(config.lr, steps)
+    model.fit(take(inputs, split.train), y[split.train], batch_size=config.batch_size, epochs=config.epochs,
+              validation_data=(take(inputs, split.test), y[split.test]), shuffle=True, verbose=0,
+              callbacks=_callbacks(work, config, log))
+    return model
+
+
+def take(inputs: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return inputs[0][rows], inputs[1][rows]
+
+
+def _predict(model, inputs) -> np.ndarray:
+    return np.asarray(model.predict(inputs, batch_size=8192, verbose=0)).ravel()
+
+
+def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
+                 log: Callable[[str], None] = print) -> dict:
+    """Train every fold of ``config`` (skipping finished ones), write reports and the checkpoint."""
+    from ..models.cnn import scores
+    from .model_dir import save_model_dir
+
+    out, checkpoint = Path(out), Path(checkpoint)
+    frame, x, fractions = load_features(config)
+    inputs = (x, fractions)
+    y = frame["target"].to_numpy(np.float32)
+    holdout, splits = make_splits(len(frame), config)
+    record_run(out, config.to_dict())
+    log(f"{config.name}: {len(frame)} compositions, {len(splits)} fold model(s), holdout {len(holdout)}; "
+        f"batch {config.batch_size}, lr {config.lr} ({config.schedule}), {config.epochs} epochs, loss {config.loss}, "
+        f"{'thesis CNN' if not config.fractions else f'CNN + fraction branch {config.fractions}'}")
+
+    fold_scores, member_files, oof = [], [], []
+    for index, split in enumerate(splits):
+        work = out / "folds" / split.name
+        done = work / "scores.json"
+        if not done.exists():
+            log(f"fold {split.name}: train {len(split.train)}, test {len(split.test)}, "
+                f"validation {len(split.validation)}")
+            model = train_member(inputs, y, split, config, work, log, seed_offset=index)
+            model.save(work / "partial.keras")
+            (work / "partial.keras").replace(work / "model.keras")
+            pred = {part: _predict(model, take(inputs, getattr(split, part))) for part in ("train", "test", "validation")}
+            write_csv(work / "validation.csv", pd.DataFrame({"row": split.validation, "predicted": pred["validation"]}))
+            write_json(done, {part: scores(y[getattr(split, part)], p) for part, p in pred.items()})
+            shutil.rmtree(work / "backup", ignore_errors=True)
+        fold = json.loads(done.read_text())
+        fold_scores.append({"fold": split.name, **fold})
+        member_files.append(work / "model.keras")
+        val = pd.read_csv(work / "validation.csv")
+        oof.append(val.assign(fold=split.name))
+        log(f"fold {split.name}: validation MAE {fold['validation']['mae']:.4f}, R² {fold['validation']['r2']:.4f}")
+
+    oof = pd.concat(oof, ignore_index=True)
+    predictions = pd.DataFrame({"formula": frame["formula"].to_numpy()[oof["row"]], "target": y[oof["row"]],
+                                "predicted": oof["predicted"], "fold": oof["fold"], "set": "validation"})
+    metrics = {"config": config.to_dict(), "compositions": len(frame), "folds": fold_scores,
+               "validation_mean": _mean_scores([f["validation"] for f in fold_scores]),
+               "validation_pooled": scores(predictions["target"], predictions["predicted"])}
+    save_model_dir(checkpoint, config, member_files, metrics)
+    if len(holdout):
+        from .predict import Predictor
+
+        ens = Predictor(checkpoint).predict_features(x[holdout], fractions[holdout])
+        metrics["holdout_ensemble"] = scores(y[holdout], ens["prediction"])
+        metrics["holdout_members"] = _mean_scores([scores(y[holdout], ens[c]) for c in ens.columns
+                                                  if c.startswith("member_")])
+        metrics["holdout_ensemble"]["mean_uncertainty"] = float(ens["uncertainty"].mean())
+        hold = pd.DataFrame({"formula": frame["formula"].to_numpy()[holdout], "target": y[holdout],
+                             "predicted": ens["prediction"], "fold": "ensemble", "set": "holdout",
+                             "uncertainty": ens["uncertainty"]})
+        predictions = pd.concat([predictions, hold], ignore_index=True)
+        write_json(checkpoint / "metrics.json", metrics)
+    write_csv(out / "predictions.csv", predictions)
+    write_json(out / "metrics.json", metrics)
+    epochs = _epoch_table(out, splits)
+    write_csv(out / "epochs.csv", epochs)
+    from .plots import learning_curves, parity
+
+    learning_curves(epochs, out / "learning_curves.png", title=config.name)
+    parity(predictions, out / "parity.png", title=config.name)
+    log(f"validation MAE {metrics['validation_mean']['mae']:.4f} ± {metrics['validation_mean']['mae_std']:.4f}"
+        + (f"; holdout ensemble MAE {metrics['holdout_ensemble']['mae']:.4f}" if len(holdout) else ""))
+    return metrics
+
+
+def _mean_scores(items: list[dict]) -> dict:
+    out = {}
+    for key in ("mae", "rmse", "r2"):
+        values = np.array([s[key] for s in items], float)
+        out[key], out[f"{key}_std"] = float(values.mean()), float(values.std())
+    out["n_models"] = len(items)
+    return out
+
+
+def _epoch_table(out: Path, splits: list[Split]) -> pd.DataFrame:
+    """Per-epoch history of every fold; Keras's ``val_`` columns are the test split."""
+    frames = []
+    for split in splits:
+        hist = pd.read_csv(out / "folds" / split.name / "history.csv")
+        hist = hist.drop_duplicates("epoch", keep="last")
+        rename = {c: ("test_" + c[4:] if c.startswith("val_") else f"train_{c}") for c in hist.columns if c != "epoch"}
+        frames.append(hist.rename(columns=rename).assign(fold=split.name))
+    table = pd.concat(frames, ignore_index=True)
+    return table[["fold", "epoch"] + [c for c in table.columns if c not in ("fold", "epoch")]]
+
+
+__all__ = ["Split", "make_splits", "load_features", "take", "train_member", "run_training"]
