@@ -41,8 +41,11 @@ class Reject:
 
 
 # --------------------------------------------------------------------------- parsing
-_SIMPLE = re.compile(r"(?:[A-Z][a-z]?\d*)+")
-_SIMPLE_TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)")
+_PLAIN = re.compile(r"(?:[A-Z][a-z]?[0-9]*)+")  # formulas without groups, spaces or decimals
+_PLAIN_TOKEN = re.compile(r"([A-Z][a-z]?)([0-9]*)")
+_SYMBOL_Z = np.zeros(1 << 16, np.int64)  # (first byte * 256 + second byte or 0) -> atomic number
+for _s, _z in Z_OF.items():
+    _SYMBOL_Z[ord(_s[0]) * 256 + (ord(_s[1]) if len(_s) > 1 else 0)] = _z
 _TOKEN = re.compile(r"\s*(?:([A-Z][a-z]*)|(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)|([(\[])|([)\]]))")
 
 
@@ -57,9 +60,9 @@ def parse_formula(text: str) -> dict[str, float]:
     s = text.strip()
     if not s:
         raise FormulaError("empty formula")
-    if _SIMPLE.fullmatch(s):
+    if _PLAIN.fullmatch(s):
         out: dict[str, float] = {}
-        for sym, n in _SIMPLE_TOKEN.findall(s):
+        for sym, n in _PLAIN_TOKEN.findall(s):
             if sym not in Z_OF:
                 raise FormulaError(f"unknown element {sym!r}")
             out[sym] = out.get(sym, 0) + (int(n) if n else 1)
@@ -198,40 +201,84 @@ class Parsed:
 
 
 def parse_formulas(texts: Iterable[str]) -> Parsed:
-    """Parse many formulas; each distinct text is parsed once."""
+    """Parse many formulas; each distinct text is parsed once.
+
+    Plain formulas (``Fe2O3``) are tokenised together in one regex pass; the
+    rest go through :func:`parse_formula` one by one.
+    """
+    import pandas as pd
+
     texts = list(texts)
-    index: dict[str, int] = {}
-    errors: dict[str, str] = {}
-    uz: list[int] = []
-    ua: list[float] = []
-    ulen: list[int] = []
-    rows, inverse, rejects = [], [], []
-    for i, t in enumerate(texts):
-        key = t if isinstance(t, str) else repr(t)
-        j = index.get(key)
-        if j is None:
-            if key in errors:
-                rejects.append(Reject(i, key, errors[key]))
-                continue
-            try:
-                parsed = parse_formula(t)
-            except FormulaError as err:
-                errors[key] = str(err)
-                rejects.append(Reject(i, key, str(err)))
-                continue
-            j = index[key] = len(ulen)
-            ulen.append(len(parsed))
-            for e, a in parsed.items():
-                uz.append(Z_OF[e])
-                ua.append(a)
-        rows.append(i)
-        inverse.append(j)
-    indptr = np.zeros(len(ulen) + 1, dtype=np.int64)
-    np.cumsum(ulen, out=indptr[1:])
-    unique = Compositions(indptr, np.asarray(uz, dtype=np.int64), np.asarray(ua, dtype=np.float64))
-    rows_arr = np.asarray(rows, dtype=np.int64)
-    return Parsed(unique.take(np.asarray(inverse, dtype=np.int64)), rows_arr,
-                  [texts[i] for i in rows], rejects)
+    arr = np.empty(len(texts), dtype=object)
+    arr[:] = texts
+    inverse, uniques = pd.factorize(arr)  # missing values (None, NaN) get code -1
+    unique = list(uniques)
+    missing = inverse < 0
+    if missing.any():
+        inverse[missing] = len(unique)
+        unique.append(texts[int(np.argmax(missing))])
+    comps, errors = _parse_unique(unique)
+    ok_unique = np.ones(len(unique), bool)
+    ok_unique[list(errors)] = False
+    ok = ok_unique[inverse]
+    rows = np.flatnonzero(ok)
+    rejects = [Reject(int(i), str(texts[i]), f"not a string: {texts[i]!r}" if missing[i] else errors[inverse[i]])
+               for i in np.flatnonzero(~ok)]
+    return Parsed(comps.take(inverse[rows]), rows, [texts[i] for i in rows], rejects)
+
+
+def _parse_unique(strings: list) -> tuple[Compositions, dict[int, str]]:
+    """CSR of every string (failed ones empty) and the reason of each failure by position."""
+    plain = np.fromiter((isinstance(s, str) and _PLAIN.fullmatch(s) is not None for s in strings), bool,
+                        len(strings))
+    errors: dict[int, str] = {}
+    # plain formulas, all at once on their bytes: a token starts at each capital letter
+    p_idx = np.flatnonzero(plain)
+    b = np.frombuffer(("\n".join(strings[i] for i in p_idx) + "\n\n").encode("ascii"), np.uint8).astype(np.int64)
+    starts = np.flatnonzero((b >= 65) & (b <= 90))
+    two = (b[starts + 1] >= 97) & (b[starts + 1] <= 122)
+    z = _SYMBOL_Z[b[starts] * 256 + np.where(two, b[starts + 1], 0)]
+    digit = (b >= 48) & (b <= 57)
+    pos = starts + 1 + two
+    amount = np.where(digit[pos], 0.0, 1.0)
+    active = np.flatnonzero(digit[pos])
+    while len(active):  # read the digit runs, one column at a time
+        amount[active] = amount[active] * 10 + (b[pos[active]] - 48)
+        pos[active] += 1
+        active = active[digit[pos[active]]]
+    row = np.cumsum(b == 10)[starts]
+    key = row * 128 + z
+    if len(key) and (np.diff(np.sort(key)) == 0).any():  # a symbol repeated within a formula: sum it
+        key, inv = np.unique(key, return_inverse=True)
+        amount = np.bincount(inv.ravel(), weights=amount)
+        row, z = key // 128, key % 128
+    plain_indptr = np.zeros(len(p_idx) + 1, np.int64)
+    np.cumsum(np.bincount(row, minlength=len(p_idx)), out=plain_indptr[1:])
+    for r in np.unique(row[(z == 0) | (amount <= 0)]):  # unknown symbol or zero amount: let the parser say which
+        try:
+            parse_formula(strings[p_idx[r]])
+        except FormulaError as err:
+            errors[int(p_idx[r])] = str(err)
+    # everything else, one by one
+    g_idx = np.flatnonzero(~plain)
+    g_len, g_z, g_a = [], [], []
+    for i in g_idx:
+        try:
+            parsed = parse_formula(strings[i])
+        except FormulaError as err:
+            errors[int(i)] = str(err)
+            parsed = {}
+        g_len.append(len(parsed))
+        g_z.extend(Z_OF[e] for e in parsed)
+        g_a.extend(parsed.values())
+    g_indptr = np.zeros(len(g_idx) + 1, np.int64)
+    np.cumsum(g_len, out=g_indptr[1:])
+    both = Compositions(np.concatenate([plain_indptr, g_indptr[1:] + plain_indptr[-1]]),
+                        np.concatenate([z, np.asarray(g_z, np.int64)]),
+                        np.concatenate([amount, np.asarray(g_a, np.float64)]))
+    position = np.empty(len(strings), np.int64)
+    position[np.concatenate([p_idx, g_idx])] = np.arange(len(strings))
+    return both.take(position), errors
 
 
 def _row_any(flags: np.ndarray, indptr: np.ndarray) -> np.ndarray:

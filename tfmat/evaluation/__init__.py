@@ -1,0 +1,1 @@
+"""Evaluating generated formulas: validity, uniqueness, novelty, recovery and the enumeration baseline."""
