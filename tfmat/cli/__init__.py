@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ["tfmat.cli.data", "tfmat.cli.cnn", "tfmat.cli.gan"]
+SUBCOMMANDS = ["tfmat.cli.data", "tfmat.cli.cnn", "tfmat.cli.gan", "tfmat.cli.evaluate", "tfmat.cli.screen", "tfmat.cli.autoencoder"]
 
 
 class UsageError(Exception):

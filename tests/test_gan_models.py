@@ -1,0 +1,147 @@
+"""MatGAN networks (SPEC §3 tables 3.1 / 3.2) and the adversarial base."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfmat.models.adversarial import AdversarialModel, gradient_penalty
+from tfmat.models.matgan import (ARCHITECTURES, THESIS_CONFIGS, GanConfig, build_critic, build_generator,
+                                 build_matgan, layer_shapes, _output_padding)
+
+# SPEC §3, written out from the thesis tables (not from ARCHITECTURES)
+SPEC_SHAPES = {
+    "oqmd": {
+        "generator": [(6, 4, 256), (11, 8, 128), (22, 8, 128), (22, 8, 64), (43, 8, 64), (43, 8, 32),
+                      (85, 8, 32), (85, 8, 1)],
+        "critic": [(85, 8, 32), (43, 8, 32), (43, 8, 64), (22, 8, 64), (22, 8, 128), (11, 8, 128), (6, 4, 256)],
+        "kernels": {"generator": [5, 3, 3, 3, 3, 3, 3], "critic": [3, 3, 3, 3, 3, 3, 5]},
+    },
+    "mp": {
+        "generator": [(6, 4, 128), (11, 8, 64), (22, 8, 32), (43, 8, 16), (85, 8, 1)],
+        "critic": [(43, 8, 16), (22, 8, 32), (11, 8, 64), (6, 4, 128)],
+        "kernels": {"generator": [5, 3, 3, 3], "critic": [3, 3, 3, 5]},
+    },
+}
+
+
+@pytest.mark.parametrize("arch", ["oqmd", "mp"])
+def test_layer_shapes_match_thesis_tables(arch):
+    spec = SPEC_SHAPES[arch]
+    g = build_generator(arch)
+    c = build_critic(arch)
+    assert [s for _, s in layer_shapes(g)] == spec["generator"]
+    assert [s for _, s in layer_shapes(c)] == spec["critic"]
+    deconvs = [l for l in g.layers if isinstance(l, tf.keras.layers.Conv2DTranspose)]
+    convs = [l for l in c.layers if isinstance(l, tf.keras.layers.Conv2D) and l not in deconvs]
+    assert [l.kernel_size[0] for l in deconvs] == spec["kernels"]["generator"]
+    assert [l.kernel_size[0] for l in convs] == spec["kernels"]["critic"]
+    assert g.input_shape == (None, 128) and g.output_shape == (None, 85, 8, 1)
+    assert c.output_shape == (None, 1)
+    fc = g.get_layer("fc")
+    assert fc.units == np.prod(spec["generator"][0])
+
+
+def test_signal_config_is_between_the_two_and_datasets_map_to_configs():
+    sizes = {a: build_generator(a).count_params() + build_critic(a).count_params() for a in ARCHITECTURES}
+    assert sizes["mp"] < sizes["signal"] < sizes["oqmd"]
+    assert [s for _, s in layer_shapes(build_generator("signal"))][-1] == (85, 8, 1)
+    assert {db: c.architecture for db, c in THESIS_CONFIGS.items()} == {
+        "OQMD": "oqmd", "MP": "mp", "ICSD": "mp", "ICSD_Filter": "signal", "Bandgap": "signal"}
+    assert THESIS_CONFIGS["OQMD"].batch_size == 512 and THESIS_CONFIGS["MP"].batch_size == 32
+    c = THESIS_CONFIGS["MP"]
+    assert (c.g_lr, c.d_lr, c.beta_1, c.beta_2, c.critic_steps, c.epochs, c.gp_weight, c.latent_dim) == \
+        (1e-3, 1e-2, 0.5, 0.9, 1, 1000, 10.0, 128)
+
+
+def test_generator_output_is_a_probability_matrix():
+    g = build_generator("mp")
+    x = g(tf.random.normal((16, 128)), training=False).numpy()
+    assert x.shape == (16, 85, 8, 1) and x.min() >= 0 and x.max() <= 1
+
+
+def test_output_padding_rejects_impossible_sizes():
+    assert _output_padding(6, 11, 5, 2) == 0 and _output_padding(11, 22, 3, 2) == 1
+    with pytest.raises(ValueError):
+        _output_padding(6, 14, 3, 2)
+
+
+@pytest.mark.parametrize("norm,layer", [("batch", tf.keras.layers.BatchNormalization),
+                                        ("layer", tf.keras.layers.LayerNormalization)])
+def test_critic_normalisation_option(norm, layer):
+    c = build_critic("mp", norm)
+    assert sum(isinstance(l, layer) for l in c.layers) == 4
+    with pytest.raises(ValueError):
+        build_critic("mp", "group")
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    # D(x) = <w, x>: the gradient is w everywhere, so GP = (‖w‖ − 1)² exactly
+    w = tf.constant(np.random.default_rng(0).normal(size=(85, 8, 1)), tf.float32)
+    critic = lambda x, training=True: tf.reduce_sum(x * w, axis=[1, 2, 3])  # noqa: E731
+    real = tf.random.uniform((5, 85, 8, 1))
+    fake = tf.random.uniform((5, 85, 8, 1))
+    gp = gradient_penalty(critic, real, fake, seed=tf.constant([1, 2]))
+    np.testing.assert_allclose(gp.numpy(), (np.linalg.norm(w.numpy()) - 1) ** 2, rtol=1e-5)
+
+
+def test_gradient_penalty_interpolates_uniformly_per_sample():
+    # D(x) = ‖x‖²/2 has gradient x̂ itself; with real = 0, fake = 1, x̂ = ε·1 and ‖∇‖ = ε·√680
+    seen = []
+
+    def critic(x, training=True):
+        seen.append(x)
+        return 0.5 * tf.reduce_sum(x * x, axis=[1, 2, 3])
+
+    real = tf.zeros((4000, 85, 8, 1))
+    gradient_penalty(critic, real, tf.ones_like(real), seed=tf.constant([3, 4]))
+    eps = seen[0].numpy().reshape(4000, -1)
+    assert np.allclose(eps, eps[:, :1])  # one weight per sample
+    e = eps[:, 0]
+    assert e.min() >= 0 and e.max() <= 1 and abs(e.mean() - 0.5) < 0.02 and abs(e.var() - 1 / 12) < 0.005
+
+
+def test_train_step_updates_both_networks_and_tracks_metrics():
+    gan = build_matgan(GanConfig(batch_size=8, seed=1))
+    g0 = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    d0 = [v.numpy().copy() for v in gan.critic.trainable_variables]
+    real = tf.one_hot(tf.random.uniform((8, 85), 0, 3, dtype=tf.int32) - 1, 8)[..., None]
+    logs = gan.train_step(real)
+    assert set(logs) == {"d_loss", "g_loss", "gp", "wasserstein"}
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(g0, gan.generator.trainable_variables))
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(d0, gan.critic.trainable_variables))
+    assert int(gan.d_optimizer.iterations) == 1 and int(gan.g_optimizer.iterations) == 1
+
+
+def test_critic_steps_per_generator_step():
+    gan = build_matgan(GanConfig(batch_size=4, critic_steps=3))
+    gan.train_step(tf.zeros((4, 85, 8, 1)))
+    assert int(gan.d_optimizer.iterations) == 3 and int(gan.g_optimizer.iterations) == 1
+
+
+def test_config_round_trip():
+    gan = AdversarialModel(build_generator("mp"), build_critic("mp"), critic_steps=2, gp_weight=5.0, seed=3)
+    clone = AdversarialModel.from_config(gan.get_config())
+    assert (clone.critic_steps, clone.gp_weight, clone.latent_dim, clone.seed) == (2, 5.0, 128, 3)
+    assert [s for _, s in layer_shapes(clone.generator)] == [s for _, s in layer_shapes(gan.generator)]
+    cfg = GanConfig(dataset="Bandgap", architecture="signal", epochs=7)
+    assert GanConfig.from_dict(cfg.to_dict()) == cfg
+
+
+class _ExtraLoss(AdversarialModel):
+    """A subclass adding a generator loss term through the hook, as the crystal GANs do."""
+
+    def generator_extra_loss(self, latent, fake, context=None):
+        return 100.0 * tf.reduce_mean(fake)
+
+
+def test_hooks_change_the_objective_without_copying_the_loop():
+    base = build_matgan(GanConfig(batch_size=8, seed=5))
+    extra = _ExtraLoss(base.generator, base.critic, seed=5)
+    extra.compile(d_optimizer=tf.keras.optimizers.Adam(1e-3), g_optimizer=tf.keras.optimizers.Adam(1e-3))
+    real = tf.zeros((8, 85, 8, 1))
+    before = float(tf.reduce_mean(extra.generator(tf.random.normal((64, 128)))))
+    for _ in range(3):
+        logs = extra.train_step(real)
+    after = float(tf.reduce_mean(extra.generator(tf.random.normal((64, 128)))))
+    assert after < before  # the extra term pushes generated values down
+    assert float(logs["g_loss"]) > 0

@@ -1,0 +1,203 @@
+"""MatGAN generators and critics (thesis tables 3.1 and 3.2).
+
+Shapes are (elements, counts, channels); the generator maps 128-d N(0, 1)
+noise to an (85, 8, 1) sigmoid matrix, the critic maps such a matrix to one
+unbounded score. Each architecture is a list of layer specs, so the shape
+test and the builders read the same table.
+
+* ``"oqmd"`` — GAN-OQMD, table 3.1.
+* ``"mp"`` — GAN-MP and GAN-ICSD, table 3.2.
+* ``"signal"`` — Bandgap and ICSD_Filter. The thesis gives no table; this is
+  an intermediate size between the two: the table-3.2 layout (four stride-2
+  steps) with the OQMD widths halved and one stride-1 refinement before the
+  output, so it has more capacity than GAN-MP for the smaller, chemically
+  filtered sets without the cost of GAN-OQMD.
+
+Odd heights (6→11→22→43→85) come from transposed convolutions with explicit
+``output_padding`` (:func:`_output_padding` works out the value).
+
+Critic normalisation: ``"batch"`` (thesis code) or ``"layer"`` (what the
+WGAN-GP paper advises, since batch norm couples the samples whose gradients
+the penalty constrains). ``DEFAULT_CRITIC_NORM`` is layer norm by measurement
+(``benchmarks/gan_norm.json``): with the thesis hyperparameters on MP, layer
+norm brings the samples' element occurrence rates near the data's within
+200–600 steps, while batch norm is still far off (most elements above the
+decoding threshold, nothing decodes) after 600 steps.
+
+XLA (``jit_compile``) is off by default: on the 2-core CPU it made train_step
+several times slower (``benchmarks/gan_speed.json``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+
+from ..elements import MAX_COUNT, N_ELEMENTS
+
+DEFAULT_CRITIC_NORM = "layer"
+LEAK = 0.2
+
+
+@dataclass(frozen=True)
+class Layer:
+    filters: int
+    kernel: int | tuple[int, int]
+    strides: tuple[int, int]
+    shape: tuple[int, int, int]  # output (height, width, channels)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    seed_shape: tuple[int, int, int]  # the generator's dense layer, reshaped
+    generator: tuple[Layer, ...]
+    critic: tuple[Layer, ...]
+
+
+def _g(f, k, s, h, w=MAX_COUNT):
+    return Layer(f, k, s, (h, w, f))
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "oqmd": Architecture(
+        (6, 4, 256),
+        (_g(128, 5, (2, 2), 11), _g(128, 3, (2, 1), 22), _g(64, 3, (1, 1), 22), _g(64, 3, (2, 1), 43),
+         _g(32, 3, (1, 1), 43), _g(32, 3, (2, 1), 85), _g(1, 3, (1, 1), 85)),
+        (_g(32, 3, (1, 1), 85), _g(32, 3, (2, 1), 43), _g(64, 3, (1, 1), 43), _g(64, 3, (2, 1), 22),
+         _g(128, 3, (1, 1), 22), _g(128, 3, (2, 1), 11), _g(256, 5, (2, 2), 6, 4))),
+    "mp": Architecture(
+        (6, 4, 128),
+        (_g(64, 5, (2, 2), 11), _g(32, 3, (2, 1), 22), _g(16, 3, (2, 1), 43), _g(1, 3, (2, 1), 85)),
+        (_g(16, 3, (2, 1), 43), _g(32, 3, (2, 1), 22), _g(64, 3, (2, 1), 11), _g(128, 5, (2, 2), 6, 4))),
+    "signal": Architecture(
+        (6, 4, 192),
+        (_g(96, 5, (2, 2), 11), _g(64, 3, (2, 1), 22), _g(32, 3, (2, 1), 43), _g(16, 3, (2, 1), 85),
+         _g(1, 3, (1, 1), 85)),
+        (_g(16, 3, (1, 1), 85), _g(32, 3, (2, 1), 43), _g(64, 3, (2, 1), 22), _g(96, 3, (2, 1), 11),
+         _g(192, 5, (2, 2), 6, 4))),
+}
+
+
+def _output_padding(size_in: int, size_out: int, kernel: int, stride: int) -> int:
+    """``output_padding`` making a 'same' transposed conv map ``size_in`` to ``size_out``."""
+    extra = size_out - ((size_in - 1) * stride + kernel - 2 * (kernel // 2))
+    if kernel % 2 == 0 or not 0 <= extra < stride:
+        raise ValueError(f"a stride-{stride} kernel-{kernel} transposed conv cannot map {size_in} to {size_out}")
+    return extra
+
+
+def _normalisation(kind: str, name: str):
+    if kind == "batch":
+        return keras.layers.BatchNormalization(name=name)
+    if kind == "layer":
+        return keras.layers.LayerNormalization(axis=(1, 2, 3), name=name)
+    if kind == "none":
+        return None
+    raise ValueError(f"unknown critic normalisation {kind!r} (batch, layer or none)")
+
+
+def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str = "generator") -> keras.Model:
+    """Noise (latent_dim,) → (85, 8, 1) in [0, 1]; batch norm + ReLU after every hidden layer."""
+    arch = ARCHITECTURES[architecture]
+    z = keras.Input((latent_dim,), name="noise")
+    h, w, c = arch.seed_shape
+    x = keras.layers.Dense(h * w * c, name="fc")(z)
+    x = keras.layers.BatchNormalization(name="fc_bn")(x)
+    x = keras.layers.ReLU(name="fc_relu")(x)
+    x = keras.layers.Reshape(arch.seed_shape, name="reshape")(x)
+    shape = arch.seed_shape
+    last = len(arch.generator) - 1
+    for i, layer in enumerate(arch.generator):
+        k = layer.kernel
+        pads = tuple(_output_padding(a, b, k, s) for a, b, s in zip(shape[:2], layer.shape[:2], layer.strides))
+        x = keras.layers.Conv2DTranspose(layer.filters, k, strides=layer.strides, padding="same",
+                                         output_padding=pads, name=f"deconv{i + 1}",
+                                         activation="sigmoid" if i == last else None)(x)
+        if i != last:
+            x = keras.layers.BatchNormalization(name=f"deconv{i + 1}_bn")(x)
+            x = keras.layers.ReLU(name=f"deconv{i + 1}_relu")(x)
+        shape = layer.shape
+    return keras.Model(z, x, name=name)
+
+
+def build_critic(architecture: str = "mp", norm: str = DEFAULT_CRITIC_NORM, name: str = "critic") -> keras.Model:
+    """(85, 8, 1) → one score; normalisation + leaky ReLU (0.2) after every conv."""
+    arch = ARCHITECTURES[architecture]
+    inp = keras.Input((N_ELEMENTS, MAX_COUNT, 1), name="matrix")
+    x = inp
+    for i, layer in enumerate(arch.critic):
+        x = keras.layers.Conv2D(layer.filters, layer.kernel, strides=layer.strides, padding="same",
+                                name=f"conv{i + 1}")(x)
+        normalise = _normalisation(norm, f"conv{i + 1}_norm")
+        if normalise is not None:
+            x = normalise(x)
+        x = keras.layers.LeakyReLU(LEAK, name=f"conv{i + 1}_lrelu")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(1, name="score")(x)
+    return keras.Model(inp, x, name=name)
+
+
+def layer_shapes(model: keras.Model) -> list[tuple[str, tuple]]:
+    """(layer name, output shape without the batch axis) of every conv/deconv/reshape layer."""
+    kinds = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Reshape)
+    return [(layer.name, tuple(layer.output.shape[1:])) for layer in model.layers if isinstance(layer, kinds)]
+
+
+# --------------------------------------------------------------------------- configs
+@dataclass
+class GanConfig:
+    """Hyperparameters of one MatGAN run (thesis values by default; see :data:`THESIS_CONFIGS`)."""
+
+    dataset: str = "MP"
+    architecture: str = "mp"
+    latent_dim: int = 128
+    g_lr: float = 1e-3
+    d_lr: float = 1e-2
+    beta_1: float = 0.5
+    beta_2: float = 0.9
+    batch_size: int = 32
+    critic_steps: int = 1
+    epochs: int = 1000
+    gp_weight: float = 10.0
+    critic_norm: str = DEFAULT_CRITIC_NORM
+    seed: int = 0
+    jit_compile: bool = False
+    strategy: str = "auto"
+
+    # fixed by a run's backup (weight shapes, optimizer state): a run cannot resume across a change in these
+    RESUME_FIELDS = ("architecture", "latent_dim", "critic_norm", "g_lr", "d_lr", "beta_1", "beta_2")
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "GanConfig":
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+THESIS_CONFIGS: dict[str, GanConfig] = {
+    "OQMD": GanConfig("OQMD", "oqmd", batch_size=512),
+    "MP": GanConfig("MP", "mp"),
+    "ICSD": GanConfig("ICSD", "mp"),
+    "ICSD_Filter": GanConfig("ICSD_Filter", "signal"),
+    "Bandgap": GanConfig("Bandgap", "signal"),
+}
+
+
+def build_matgan(config: GanConfig):
+    """A compiled :class:`~tfmat.models.adversarial.AdversarialModel` for ``config``.
+
+    Call inside ``strategy.scope()`` when training under ``tf.distribute``.
+    """
+    from .adversarial import AdversarialModel
+
+    keras.utils.set_random_seed(config.seed)
+    gan = AdversarialModel(build_generator(config.architecture, config.latent_dim),
+                           build_critic(config.architecture, config.critic_norm),
+                           latent_dim=config.latent_dim, critic_steps=config.critic_steps,
+                           gp_weight=config.gp_weight, seed=config.seed, name="matgan")
+    gan.compile(d_optimizer=keras.optimizers.Adam(config.d_lr, beta_1=config.beta_1, beta_2=config.beta_2),
+                g_optimizer=keras.optimizers.Adam(config.g_lr, beta_1=config.beta_1, beta_2=config.beta_2),
+                jit_compile=config.jit_compile)
+    gan.build_optimizers()
+    return gan
