@@ -18,7 +18,8 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-STRATEGIES = ("auto", "default", "mirrored")
+from .models.matgan_config import STRATEGIES
+
 BACKUP_DIR = "backup"
 METRICS_CSV = "metrics.csv"
 LOG_DIR = "logs"

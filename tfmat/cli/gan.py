@@ -34,7 +34,7 @@ def _dataset(name: str) -> str:
 
 
 def _defaults_table() -> str:
-    from ..models.matgan import THESIS_CONFIGS
+    from ..models.matgan_config import THESIS_CONFIGS
 
     fields = ["architecture", *OVERRIDES, "critic_norm", "jit_compile", "strategy"]
     head = "thesis defaults per dataset (every one is overridable by the flag of the same name):\n"
@@ -43,8 +43,7 @@ def _defaults_table() -> str:
 
 
 def register(sub) -> None:
-    from ..models.matgan import ARCHITECTURES
-    from ..training import STRATEGIES
+    from ..models.matgan_config import ARCHITECTURES, STRATEGIES
 
     p = sub.add_parser("train-gan", help="train a MatGAN (WGAN-GP) on a thesis dataset",
                        description="Train a MatGAN on DB. Rerunning with the same --out resumes an "
@@ -84,7 +83,7 @@ def register(sub) -> None:
 
 def config_from_args(args):
     """The run's :class:`~tfmat.models.matgan.GanConfig`: thesis values for DB, then the flags."""
-    from ..models.matgan import THESIS_CONFIGS
+    from ..models.matgan_config import THESIS_CONFIGS
 
     flags = {f: getattr(args, f) for f in [*OVERRIDES, "architecture", "critic_norm", "jit_compile", "strategy"]}
     cfg = replace(THESIS_CONFIGS[args.database], **{k: v for k, v in flags.items() if v is not None})

@@ -1,0 +1,92 @@
+"""MatGAN's configurations as plain data: layer tables and thesis hyperparameters.
+
+Kept free of Keras so command lines can show them without loading TensorFlow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..elements import MAX_COUNT
+
+STRATEGIES = ("auto", "default", "mirrored")
+DEFAULT_CRITIC_NORM = "layer"
+
+
+@dataclass(frozen=True)
+class Layer:
+    filters: int
+    kernel: int | tuple[int, int]
+    strides: tuple[int, int]
+    shape: tuple[int, int, int]  # output (height, width, channels)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    seed_shape: tuple[int, int, int]  # the generator's dense layer, reshaped
+    generator: tuple[Layer, ...]
+    critic: tuple[Layer, ...]
+
+
+def _g(f, k, s, h, w=MAX_COUNT):
+    return Layer(f, k, s, (h, w, f))
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "oqmd": Architecture(
+        (6, 4, 256),
+        (_g(128, 5, (2, 2), 11), _g(128, 3, (2, 1), 22), _g(64, 3, (1, 1), 22), _g(64, 3, (2, 1), 43),
+         _g(32, 3, (1, 1), 43), _g(32, 3, (2, 1), 85), _g(1, 3, (1, 1), 85)),
+        (_g(32, 3, (1, 1), 85), _g(32, 3, (2, 1), 43), _g(64, 3, (1, 1), 43), _g(64, 3, (2, 1), 22),
+         _g(128, 3, (1, 1), 22), _g(128, 3, (2, 1), 11), _g(256, 5, (2, 2), 6, 4))),
+    "mp": Architecture(
+        (6, 4, 128),
+        (_g(64, 5, (2, 2), 11), _g(32, 3, (2, 1), 22), _g(16, 3, (2, 1), 43), _g(1, 3, (2, 1), 85)),
+        (_g(16, 3, (2, 1), 43), _g(32, 3, (2, 1), 22), _g(64, 3, (2, 1), 11), _g(128, 5, (2, 2), 6, 4))),
+    "signal": Architecture(
+        (6, 4, 192),
+        (_g(96, 5, (2, 2), 11), _g(64, 3, (2, 1), 22), _g(32, 3, (2, 1), 43), _g(16, 3, (2, 1), 85),
+         _g(1, 3, (1, 1), 85)),
+        (_g(16, 3, (1, 1), 85), _g(32, 3, (2, 1), 43), _g(64, 3, (2, 1), 22), _g(96, 3, (2, 1), 11),
+         _g(192, 5, (2, 2), 6, 4))),
+}
+
+
+# --------------------------------------------------------------------------- configs
+@dataclass
+class GanConfig:
+    """Hyperparameters of one MatGAN run (thesis values by default; see :data:`THESIS_CONFIGS`)."""
+
+    dataset: str = "MP"
+    architecture: str = "mp"
+    latent_dim: int = 128
+    g_lr: float = 1e-3
+    d_lr: float = 1e-2
+    beta_1: float = 0.5
+    beta_2: float = 0.9
+    batch_size: int = 32
+    critic_steps: int = 1
+    epochs: int = 1000
+    gp_weight: float = 10.0
+    critic_norm: str = DEFAULT_CRITIC_NORM
+    seed: int = 0
+    jit_compile: bool = False
+    strategy: str = "auto"
+
+    # fixed by a run's backup (weight shapes, optimizer state): a run cannot resume across a change in these
+    RESUME_FIELDS = ("architecture", "latent_dim", "critic_norm", "g_lr", "d_lr", "beta_1", "beta_2")
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "GanConfig":
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+THESIS_CONFIGS: dict[str, GanConfig] = {
+    "OQMD": GanConfig("OQMD", "oqmd", batch_size=512),
+    "MP": GanConfig("MP", "mp"),
+    "ICSD": GanConfig("ICSD", "mp"),
+    "ICSD_Filter": GanConfig("ICSD_Filter", "signal"),
+    "Bandgap": GanConfig("Bandgap", "signal"),
+}
