@@ -38,7 +38,7 @@ REQUIRE = ("cn+en", "cn", "none")
 class ScreenConfig:
     """Everything that decides a screening run's outputs (saved in ``summary.json``)."""
 
-    n: int = 200_000  # samples to generate
+    n: int = 500_000  # samples to generate (the thesis: 2,000,000)
     seed: int = 0
     batch_size: int = 20_000
     gan: str = str(CHECKPOINTS / "iMatGAN" / "MP")

@@ -44,7 +44,7 @@ class KeepBestR2(keras.callbacks.Callback):
             self.model.load_weights(self.weights_path)
 
 
-class EpochLog(keras.callbacks.Callback):
+class ProgressLine(keras.callbacks.Callback):
     """One progress line every ``every`` epochs."""
 
     def __init__(self, log: Callable[[str], None] = print, every: int = 10):

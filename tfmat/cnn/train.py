@@ -81,13 +81,13 @@ def load_features(config: CNNConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
 def _callbacks(work: Path, config: CNNConfig, log: Callable[[str], None]):
     import keras
 
-    from .callbacks import EpochLog, KeepBestR2
+    from .callbacks import ProgressLine, KeepBestR2
 
     return [keras.callbacks.BackupAndRestore(str(work / "backup")),
             KeepBestR2(work),
             keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
             keras.callbacks.TerminateOnNaN(),
-            EpochLog(log, every=max(1, config.epochs // 10))]
+            ProgressLine(log, every=max(1, config.epochs // 10))]
 
 
 def train_member(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Split, config: CNNConfig,
