@@ -108,3 +108,12 @@ def test_cli_help_and_data_list():
     assert out.returncode == 0 and "data" in out.stdout
     out = subprocess.run([sys.executable, "-m", "tfmat", "data", "list"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and "65,320" in out.stdout
+
+
+def test_rebuild_reproduces_embedded_data_byte_for_byte(tmp_path):
+    from tfmat.data.build import build
+
+    from conftest import OPEN
+    build(need(OPEN), tmp_path, progress=lambda _: None)
+    for path in sorted(data_dir().glob("*.csv.gz")) + [data_dir() / "MANIFEST.json"]:
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
