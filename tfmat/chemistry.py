@@ -290,15 +290,32 @@ class Validity:
         return {"cn": float(self.cn.sum() / n), "en": float(self.en.sum() / n)}
 
 
+def _checkable(comps: Compositions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integer-reduced amounts, per-row integral flags and per-row "element beyond Lr" flags."""
+    reduced, integral = integer_reduce(comps)
+    beyond = np.zeros(len(comps), bool)
+    np.logical_or.at(beyond, comps.row_of_entry, comps.z > N_SMACT)
+    return reduced, integral, beyond
+
+
+def unchecked_reasons(comps: Compositions) -> dict[int, str]:
+    """Rows that cannot be checked (a non-integer amount, an element SMACT does not tabulate), with why."""
+    _, integral, beyond = _checkable(comps)
+    out = {}
+    for i in np.flatnonzero(~integral | beyond):
+        a, b = comps.indptr[i], comps.indptr[i + 1]
+        syms = [PERIODIC_TABLE[z - 1] for z in comps.z[a:b] if z > N_SMACT]
+        out[int(i)] = f"element {', '.join(syms)} has no SMACT data" if beyond[i] else "fractional amount"
+    return out
+
+
 def check_compositions(comps: Compositions, rules: Rules = SMACT_DEFAULT) -> Validity:
     """CN and EN of a CSR batch with integer amounts of elements 1..103.
 
     Rows with no element, a non-integer amount or an element SMACT does not
     tabulate are neither (:func:`check_formulas` says why).
     """
-    reduced, integral = integer_reduce(comps)
-    beyond = np.zeros(len(comps), bool)
-    np.logical_or.at(beyond, comps.row_of_entry, comps.z > N_SMACT)
+    reduced, integral, beyond = _checkable(comps)
     ok = integral & ~beyond
     sub = comps.take(np.flatnonzero(ok))
     ints = np.asarray(reduced)[np.repeat(ok, comps.n_elements)].astype(np.int64)
@@ -351,20 +368,11 @@ def check_formulas(texts: Iterable[str], rules: Rules = SMACT_DEFAULT) -> Checke
     """
     parsed = parse_formulas(texts)
     comps = parsed.compositions
-    _, integral = integer_reduce(comps)
-    beyond = np.zeros(len(comps), bool)
-    np.logical_or.at(beyond, comps.row_of_entry, comps.z > N_SMACT)
-    rejects = list(parsed.rejects)
-    for i in np.flatnonzero(~integral | beyond):
-        a, b = comps.indptr[i], comps.indptr[i + 1]
-        if beyond[i]:
-            syms = [PERIODIC_TABLE[z - 1] for z in comps.z[a:b] if z > N_SMACT]
-            reason = f"element {', '.join(syms)} has no SMACT data"
-        else:
-            reason = "fractional amount"
-        rejects.append(Reject(int(parsed.rows[i]), str(parsed.texts[i]), reason))
+    unchecked = unchecked_reasons(comps)
+    rejects = parsed.rejects + [Reject(int(parsed.rows[i]), str(parsed.texts[i]), reason)
+                                for i, reason in unchecked.items()]
     rejects.sort(key=lambda r: r.row)
-    good = np.flatnonzero(integral & ~beyond)
+    good = np.setdiff1d(np.arange(len(comps)), np.fromiter(unchecked, np.int64, len(unchecked)))
     v = check_compositions(comps.take(good), rules)
     return Checked(parsed.rows[good], [parsed.texts[i] for i in good], v, rejects)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .composition import Compositions, formulas_of, integer_reduce, parse_formulas
+from .composition import Compositions, formulas_of, parse_formulas
 from .io import write_csv, write_json
 from .paths import CHECKPOINTS
 
@@ -150,24 +150,21 @@ def generate_pool(config: ScreenConfig, timer: Timer, counts_out: dict) -> Pool:
 
 def input_pool(config: ScreenConfig, timer: Timer, counts_out: dict) -> tuple[Pool, pd.DataFrame]:
     """Stage 1 for a user file: read, parse, deduplicate; bad rows become rejects."""
+    from .chemistry import unchecked_reasons
     from .data.files import read_formula_table
 
     with timer("read"):
         table = read_formula_table(config.input)
         parsed = parse_formulas(table.formula.tolist())
         comps = parsed.compositions
-        _, integral = integer_reduce(comps)
-        beyond = np.zeros(len(comps), bool)
-        np.logical_or.at(beyond, comps.row_of_entry, comps.z > 103)
-        single = comps.n_elements < 2
-        good = integral & ~beyond & ~single
+        reasons = {int(i): "single element" for i in np.flatnonzero(comps.n_elements < 2)}
+        reasons.update(unchecked_reasons(comps))  # Magpie data covers the same elements as SMACT's
         lines = table.line.to_numpy()
         rejects = [(int(lines[r.row]), r.text, r.reason) for r in parsed.rejects]
-        for i in np.flatnonzero(~good):
-            reason = ("fractional amount" if not integral[i] else
-                      "element beyond Lr (no Magpie or SMACT data)" if beyond[i] else "single element")
-            rejects.append((int(lines[parsed.rows[i]]), parsed.texts[i], reason))
+        rejects += [(int(lines[parsed.rows[i]]), parsed.texts[i], reason) for i, reason in reasons.items()]
         rejects.sort()
+        good = np.ones(len(comps), bool)
+        good[list(reasons)] = False
     counts_out["rows"] = len(table)
     counts_out["rejected"] = len(rejects)
     pool = Pool()

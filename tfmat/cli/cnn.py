@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..paths import CHECKPOINTS
 from . import UsageError
 
 
@@ -56,8 +57,8 @@ def resolve_model(name: str) -> Path:
     path = Path(name)
     if (path / "config.json").is_file():
         return path
-    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        shipped = root / "check_point" / "CNN" / name
+    for root in (Path.cwd() / "check_point", CHECKPOINTS):
+        shipped = root / "CNN" / name
         if (shipped / "config.json").is_file():
             return shipped
     raise UsageError(f"--model {name}: not a trained CNN folder (no config.json) and not a model name under "
