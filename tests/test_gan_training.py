@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import REFERENCE, ROOT, need
+from tfmat.chemistry import THESIS, check
 from tfmat.cli import main
 from tfmat.composition import decode, decode_counts
 from tfmat.data import gan_pipeline, load_gan_dataset
@@ -34,14 +35,51 @@ def test_train_writes_checkpoint_config_metrics_and_logs(tmp_path):
     assert json.loads((out / "run.json").read_text())["config"]["training_formulas"] == 256
     metrics = pd.read_csv(out / "metrics.csv")
     assert metrics.epoch.tolist() == [0, 1]
-    assert {"d_loss", "g_loss", "gp", "wasserstein"} <= set(metrics.columns)
-    assert np.isfinite(metrics.drop(columns="epoch").to_numpy()).all()
-    assert (out / "generator.keras").is_file() and any((out / "logs").iterdir())
+    assert {"d_loss", "g_loss", "gp", "wasserstein", "decoded", "unique", "cn_en", "distinct",
+            "distinct_cn_en", "score", "seconds"} <= set(metrics.columns)
+    assert np.isfinite(metrics.drop(columns="epoch").to_numpy()).all() and (metrics.seconds > 0).all()
+    assert (out / "generator.keras").is_file() and (out / "generator_last.keras").is_file()
+    assert any((out / "logs").iterdir())
+    best = json.loads((out / "generator.keras.json").read_text())
+    assert best["score"] == metrics.score.max() and best["epoch"] in (0, 1)
     # rerunning a finished run does no more work; a larger --epochs extends it
     assert main(["train-gan", "MP", *QUICK, "--epochs", "3", "--out", str(out), "--g-lr", "2e-3"]) == 0
     assert pd.read_csv(out / "metrics.csv").epoch.tolist() == [0, 1, 2]
     # the backup holds the optimizers' state: changing a learning rate cannot resume silently
     assert main(["train-gan", "MP", *QUICK, "--epochs", "4", "--out", str(out)]) == 2
+
+
+def test_the_kept_generator_is_the_best_scoring_epoch(tmp_path):
+    """Selection scores fixed-noise samples: rescoring the kept generator gives its recorded figures."""
+    from tfmat.generate import load_generator, sample_quality
+
+    out = tmp_path / "run"
+    assert main(["train-gan", "MP", "--limit", "3200", "--batch-size", "64", "--epochs", "3", "--out", str(out),
+                 "--g-lr", "2e-3", "--d-lr", "2e-3", "--select-samples", "3000", "--verbose", "0"]) == 0
+    metrics = pd.read_csv(out / "metrics.csv")
+    best = json.loads((out / "generator.keras.json").read_text())
+    assert best["epoch"] == int(metrics.score.idxmax()) and best["distinct"] > 0
+    # the score is the distinct share, less 1 outside 5 points of the training set's CN+EN share
+    reference = check(load_gan_dataset("MP").train().counts[:3200], THESIS).shares()["en"]
+    inside = (metrics.cn_en - reference).abs() <= 0.05
+    assert np.allclose(metrics.score, metrics.distinct - np.where(inside, 0.0, 1.0))
+    again = sample_quality(load_generator(out), 3000, seed=0).figures()
+    assert again == pytest.approx({k: best[k] for k in again}, abs=2e-3)
+    last = sample_quality(load_generator(out / "generator_last.keras"), 3000, seed=0).figures()
+    assert last["distinct"] == pytest.approx(metrics.distinct.iloc[-1], abs=2e-3)
+
+
+def test_a_run_without_backup_starts_afresh(tmp_path, capsys):
+    """A finished run whose backup is gone (as a shipped one) is replaced, not appended to."""
+    import shutil
+
+    out = tmp_path / "run"
+    assert main(["train-gan", "MP", *QUICK, "--epochs", "2", "--out", str(out)]) == 0
+    shutil.rmtree(out / "backup")
+    assert main(["train-gan", "MP", *QUICK, "--epochs", "1", "--out", str(out)]) == 0
+    assert "starting afresh" in capsys.readouterr().err
+    assert pd.read_csv(out / "metrics.csv").epoch.tolist() == [0]
+    assert json.loads((out / "generator.keras.json").read_text())["epoch"] == 0
 
 
 def test_resume_refuses_a_different_architecture(tmp_path, capsys):

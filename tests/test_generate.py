@@ -6,7 +6,9 @@ import tensorflow as tf
 
 from tfmat.cli import main
 from tfmat.composition import encode_formulas
-from tfmat.generate import GENERATOR_FILE, load_generator, sample_batches, sample_counts, write_formulas
+from tfmat.chemistry import THESIS, check
+from tfmat.generate import (GENERATOR_FILE, load_generator, sample_batches, sample_counts, sample_quality,
+                            write_formulas)
 from tfmat.models.matgan import build_generator
 
 
@@ -92,3 +94,18 @@ def test_shipped_gan_mp_generates_as_its_readme_says():
     decoded = 100 * len(batch.formulas) / 4000
     assert abs(decoded - quality["decoded_pct"]) < 3.0, (decoded, quality["decoded_pct"])
     assert 100 * len(set(batch.formulas)) / max(len(batch.formulas), 1) > 0.9 * quality["unique_of_decoded_pct"]
+
+
+def test_sample_quality_counts_what_sample_batches_yields(gan_dir):
+    generator = load_generator(gan_dir)
+    batches = list(sample_batches(generator, 2500, seed=3, batch_size=1000))
+    formulas = [f for b in batches for f in b.formulas]
+    counts = np.concatenate([b.counts for b in batches])
+    q = sample_quality(generator, 2500, seed=3, batch_size=1000)
+    assert (q.samples, q.decoded, q.unique) == (2500, len(formulas), len(set(formulas)))
+    valid = check(counts, THESIS).en
+    assert q.cn_en == int(valid.sum())
+    assert q.unique_cn_en == len({f for f, v in zip(formulas, valid) if v}) > 0
+    f = q.figures()
+    assert f["distinct"] == pytest.approx(f["decoded"] * f["unique"])
+    assert 0 < f["decoded"] < 1 and 0 < f["unique"] <= 1

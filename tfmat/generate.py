@@ -16,7 +16,8 @@ import numpy as np
 from .composition import DECODE_TOLERANCE, Decoded, decode
 from .io import atomic_path
 
-GENERATOR_FILE = "generator.keras"
+GENERATOR_FILE = "generator.keras"  # the generator a run ships: its best epoch when selection is on
+LAST_GENERATOR_FILE = "generator_last.keras"  # the latest epoch's generator
 
 
 def load_generator(gan_dir: str | os.PathLike):
@@ -80,3 +81,37 @@ def write_formulas(generator, n: int, path: str | os.PathLike, seed: int = 0, ba
                 progress(report)
         out.flush()
     return report
+
+
+@dataclass(frozen=True)
+class SampleQuality:
+    """How ``samples`` draws of a generator fare: decoded, distinct, CN+EN."""
+
+    samples: int
+    decoded: int
+    unique: int  # distinct formulas among the decoded samples
+    cn_en: int  # decoded samples that are charge-neutral and electronegativity-balanced
+    unique_cn_en: int  # distinct formulas among those
+
+    def figures(self) -> dict[str, float]:
+        """Shares: ``decoded`` of samples, ``unique`` and ``cn_en`` of decoded, ``distinct`` and
+        ``distinct_cn_en`` (distinct CN+EN formulas) per sample."""
+        d = max(self.decoded, 1)
+        return {"decoded": self.decoded / self.samples, "unique": self.unique / d, "cn_en": self.cn_en / d,
+                "distinct": self.unique / self.samples, "distinct_cn_en": self.unique_cn_en / self.samples}
+
+
+def sample_quality(generator, n: int = 20_000, seed: int = 0, batch_size: int = 10_000, rules=None) -> SampleQuality:
+    """Score ``n`` samples (noise seed ``seed``); CN+EN under ``rules`` (thesis rules by default)."""
+    from .chemistry import THESIS, check
+
+    valid_of: dict[str, bool] = {}
+    samples = decoded = cn_en = 0
+    for batch in sample_batches(generator, n, seed, batch_size):
+        samples += len(batch.rows) + len(batch.rejects)
+        decoded += len(batch.formulas)
+        if len(batch.counts):
+            valid = check(batch.counts, rules or THESIS).en
+            cn_en += int(valid.sum())
+            valid_of.update(zip(batch.formulas, valid.tolist()))
+    return SampleQuality(samples, decoded, len(valid_of), cn_en, sum(valid_of.values()))

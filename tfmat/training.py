@@ -8,16 +8,21 @@
   it when rerun with the same output directory), a per-epoch metrics CSV and
   TensorBoard scalars (:class:`EpochLog`), a stop on NaN, and any exports passed in.
 * :class:`SaveEachEpoch` — writes a servable artefact atomically after every epoch.
+* :class:`KeepBest` — scores the model after every epoch and keeps the best
+  epoch's artefact (model selection that survives a resume).
 """
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 from typing import Callable
 
 import keras
 import tensorflow as tf
 
+from .io import write_json
 from .models.matgan_config import STRATEGIES
 
 BACKUP_DIR = "backup"
@@ -46,8 +51,8 @@ class Backup(keras.callbacks.BackupAndRestore):
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Per-epoch metrics appended to a CSV (``epoch`` + one column per metric)
-    and written as TensorBoard scalars under ``log_dir``.
+    """Per-epoch metrics appended to a CSV (``epoch`` + one column per metric +
+    ``seconds``, the epoch's wall time) and written as TensorBoard scalars under ``log_dir``.
 
     The scalars use core ``tf.summary.write`` with the scalars plugin tag, so
     writing them needs no ``tensorboard`` package (viewing them does).
@@ -58,11 +63,15 @@ class EpochLog(keras.callbacks.Callback):
         self.csv_path = Path(csv_path)
         self.log_dir = str(log_dir)
         self._writer = None
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         from tensorflow.core.framework import summary_pb2
 
-        logs = {k: float(v) for k, v in (logs or {}).items()}
+        logs = {**{k: float(v) for k, v in (logs or {}).items()}, "seconds": time.perf_counter() - self._start}
         new = not self.csv_path.is_file() or self.csv_path.stat().st_size == 0
         with open(self.csv_path, "a") as f:
             if new:
@@ -82,8 +91,20 @@ class EpochLog(keras.callbacks.Callback):
             self._writer = None
 
 
+def save_atomically(path: str | os.PathLike, save: Callable[[str], None]) -> None:
+    """Call ``save`` on a temporary sibling of ``path``, then rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{os.getpid()}.{path.name}")  # keeps the suffix Keras wants
+    try:
+        save(str(tmp))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 class SaveEachEpoch(keras.callbacks.Callback):
-    """Call ``save(path)`` on a temporary sibling of ``path`` after each epoch, then rename it into place."""
+    """``save(path)`` after each epoch, atomically."""
 
     def __init__(self, path: str | os.PathLike, save: Callable[[str], None]):
         super().__init__()
@@ -91,13 +112,36 @@ class SaveEachEpoch(keras.callbacks.Callback):
         self.save = save
 
     def on_epoch_end(self, epoch, logs=None):
-        tmp = self.path.with_name(f".{os.getpid()}.{self.path.name}")  # keeps the suffix Keras wants
-        try:
-            self.save(str(tmp))
-            os.replace(tmp, self.path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        save_atomically(self.path, self.save)
+
+
+class KeepBest(keras.callbacks.Callback):
+    """After each epoch: ``measure()`` → a dict of figures, added to the epoch's logs
+    (so the metrics CSV records them); when ``figures[key]`` beats every earlier
+    epoch's, ``save(path)`` atomically. The best score and epoch are kept in
+    ``<path>.json``, so a resumed run still knows them.
+    """
+
+    def __init__(self, path: str | os.PathLike, save: Callable[[str], None], measure: Callable[[], dict],
+                 key: str):
+        super().__init__()
+        self.path, self.save, self.measure, self.key = Path(path), save, measure, key
+        self.state_path = self.path.with_name(self.path.name + ".json")
+
+    def best(self) -> dict | None:
+        """``{"epoch": ..., key: ...}`` of the kept artefact, or None."""
+        if self.state_path.is_file() and self.path.is_file():
+            return json.loads(self.state_path.read_text())
+        return None
+
+    def on_epoch_end(self, epoch, logs=None):
+        figures = {k: float(v) for k, v in self.measure().items()}
+        if logs is not None:
+            logs.update(figures)
+        best = self.best()
+        if best is None or figures[self.key] > best[self.key]:
+            save_atomically(self.path, self.save)
+            write_json(self.state_path, {"epoch": epoch, **figures})
 
 
 def run_callbacks(out_dir: str | os.PathLike, backup_every: int | None = None,
@@ -116,7 +160,5 @@ def run_callbacks(out_dir: str | os.PathLike, backup_every: int | None = None,
 
 def completed_epochs(out_dir: str | os.PathLike) -> int:
     """Epochs a run in ``out_dir`` has finished (0 when it has no backup)."""
-    import json
-
     meta = Path(out_dir) / BACKUP_DIR / "training_metadata.json"
     return int(json.loads(meta.read_text())["epoch"]) if meta.is_file() else 0

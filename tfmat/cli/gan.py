@@ -11,6 +11,10 @@ from pathlib import Path
 from . import UsageError
 
 DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap")
+# What picks a run's generator.keras: the most distinct decoded formulas per sample among the epochs whose
+# CN+EN share (thesis rules) is within SELECTION_GAP of the training set's; epochs outside it rank below all
+# inside. A generator that decodes, varies and keeps the data's chemistry.
+SELECTION_GAP = 0.05
 # flag → GanConfig field; the flag's help names the field
 OVERRIDES = {
     "epochs": (int, "epochs"),
@@ -66,6 +70,11 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, help="train on the first N training formulas only (quick runs)")
     p.add_argument("--backup-every", type=int, default=500, help="back up every N batches as well as "
                                                                   "every epoch (default: 500)")
+    p.add_argument("--select-samples", type=int, default=20_000, metavar="N",
+                   help="after each epoch score N samples (fixed noise) and keep as generator.keras the epoch "
+                        "with the most distinct decoded formulas per sample among those whose CN+EN share is "
+                        "within 5 points of the training set's; the latest epoch is generator_last.keras; 0 keeps "
+                        "the latest epoch as generator.keras (default: 20000)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar with the losses, 2 one line per epoch (default: 1)")
     p.set_defaults(func=train_gan)
@@ -106,14 +115,51 @@ def _check_resumable(out: Path, cfg) -> None:
                          f"({completed_epochs(out)} epochs done); choose another --out or remove {out / 'backup'}")
 
 
+def _start_afresh(out: Path) -> None:
+    """Clear what an earlier, non-resumable run left in ``out`` (its epochs would mix with the new ones)."""
+    import shutil
+
+    from ..generate import GENERATOR_FILE, LAST_GENERATOR_FILE
+    from ..training import LOG_DIR, METRICS_CSV
+
+    old = [out / f for f in (GENERATOR_FILE, GENERATOR_FILE + ".json", LAST_GENERATOR_FILE, METRICS_CSV, LOG_DIR)]
+    old = [p for p in old if p.exists()]
+    if old:
+        print(f"train-gan: {out} holds a finished run without a backup; starting afresh there "
+              f"(replacing {', '.join(p.name for p in old)})", file=sys.stderr)
+    for p in old:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
+def _selection(gan, out: Path, samples: int, seed: int, train_counts) -> list:
+    """Callbacks writing the latest generator and, with ``samples`` > 0, the best-scoring one."""
+    from ..chemistry import THESIS, check
+    from ..generate import GENERATOR_FILE, LAST_GENERATOR_FILE, sample_quality
+    from ..training import KeepBest, SaveEachEpoch
+
+    if samples == 0:
+        return [SaveEachEpoch(out / GENERATOR_FILE, gan.generator.save)]
+    reference = check(train_counts, THESIS).shares()["en"]
+
+    def measure():
+        f = sample_quality(gan.generator, samples, seed=seed).figures()
+        inside = abs(f["cn_en"] - reference) <= SELECTION_GAP
+        return {**f, "score": f["distinct"] - (0.0 if inside else 1.0)}
+
+    return [KeepBest(out / GENERATOR_FILE, gan.generator.save, measure, key="score"),
+            SaveEachEpoch(out / LAST_GENERATOR_FILE, gan.generator.save)]
+
+
 def train_gan(args) -> int:
     from ..data import DataError, gan_pipeline, load_gan_dataset
     from ..generate import GENERATOR_FILE
     from ..io import record_run, write_json
     from ..models.matgan import build_matgan
-    from ..training import SaveEachEpoch, completed_epochs, run_callbacks, select_strategy
+    from ..training import BACKUP_DIR, completed_epochs, run_callbacks, select_strategy
 
     cfg = config_from_args(args)
+    if args.select_samples < 0:
+        raise UsageError("--select-samples must be ≥ 0")
     out = Path(args.out or Path("check_point") / "iMatGAN" / cfg.dataset)
     _check_resumable(out, cfg)
 
@@ -129,19 +175,26 @@ def train_gan(args) -> int:
     strategy = select_strategy(cfg.strategy)
     with strategy.scope():
         gan = build_matgan(cfg)
+    if not (out / BACKUP_DIR).is_dir():
+        _start_afresh(out)
     write_json(out / "config.json", cfg.to_dict())
     record_run(out, {**cfg.to_dict(), "data": args.data, "limit": args.limit, "training_formulas": len(counts),
-                     "replicas": strategy.num_replicas_in_sync})
+                     "select_samples": args.select_samples, "replicas": strategy.num_replicas_in_sync})
     done = completed_epochs(out)
     print(f"train-gan {cfg.dataset}: {len(counts)} formulas, batch {cfg.batch_size}, "
           f"{strategy.num_replicas_in_sync} replica(s), epochs {done}→{cfg.epochs}, output {out}", file=sys.stderr)
-    callbacks = run_callbacks(out, args.backup_every,
-                              extra=[SaveEachEpoch(out / GENERATOR_FILE, gan.generator.save)])
+    callbacks = run_callbacks(out, args.backup_every, extra=_selection(gan, out, args.select_samples, cfg.seed, counts))
     start = time.time()
     gan.fit(gan_pipeline(counts, cfg.batch_size, seed=cfg.seed), epochs=cfg.epochs, callbacks=callbacks,
             shuffle=False, verbose=args.verbose)
     print(f"train-gan {cfg.dataset}: {completed_epochs(out)} epochs done in {out} "
           f"({time.time() - start:.0f} s this run)", file=sys.stderr)
+    best = out / (GENERATOR_FILE + ".json")
+    if args.select_samples and best.is_file():
+        b = json.loads(best.read_text())
+        print(f"train-gan {cfg.dataset}: {GENERATOR_FILE} is epoch {b['epoch'] + 1}: {100 * b['decoded']:.1f}% of "
+              f"{args.select_samples} samples decode, {100 * b['unique']:.1f}% of those are distinct and "
+              f"{100 * b['cn_en']:.1f}% CN+EN", file=sys.stderr)
     return 0
 
 
