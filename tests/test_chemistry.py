@@ -49,6 +49,7 @@ def _assert_same(res, ref_cn, ref_en):
     assert not len(bad), [(res.texts[i], ref_cn[i], ref_en[i], res.cn[i], res.en[i]) for i in bad[:10]]
 
 
+@pytest.mark.shared
 def test_agrees_with_smact_defaults(formulas):
     res = ch.check_formulas(formulas)
     assert len(res.texts) == 23000 and not res.rejects
@@ -56,11 +57,13 @@ def test_agrees_with_smact_defaults(formulas):
     assert 0.5 < res.en.mean() < res.cn.mean() < 1  # both outcomes occur
 
 
+@pytest.mark.shared
 def test_agrees_with_smact_thesis_rules(formulas):
     res = ch.check_formulas(formulas, ch.THESIS)
     _assert_same(res, *_smact(res.texts, oxidation_states_set="smact14", include_alloys=False))
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("rules, kw", [
     (ch.Rules("icsd16"), dict(oxidation_states_set="icsd16")),
     (ch.Rules("pymatgen_sp", include_alloys=False), dict(oxidation_states_set="pymatgen_sp", include_alloys=False)),
@@ -75,6 +78,7 @@ def test_other_options_agree(formulas, rules, kw):
         _assert_same(res, *_smact(res.texts, **kw))
 
 
+@pytest.mark.shared
 def test_counts_path_matches_formula_path(formulas):
     enc = encode_formulas(formulas, min_elements=1)
     by_counts = ch.check(enc.counts, ch.THESIS)
@@ -86,6 +90,7 @@ def test_counts_path_matches_formula_path(formulas):
     assert np.array_equal(doubled.cn[fits], by_counts.cn[:500][fits])
 
 
+@pytest.mark.shared
 def test_thesis_rules_reproduce_thesis_training_share():
     """Thesis table: 55.8% of the GAN-OQMD training formulas are charge neutral."""
     texts = pd.read_csv(need(REFERENCE / "thesis" / "OQMD" / "train_formula.csv"))["formulas"]

@@ -10,13 +10,15 @@ import pytest
 from tfmat.cnn import CNNConfig, make_splits
 from tfmat.cli import main
 
-from conftest import OPEN, ROOT, need
+from tfmat.paths import DATA
+
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
 def small_csv(tmp_path_factory):
-    """2,000 real MP band-gap rows (polymorphs included) as a user CSV."""
-    frame = pd.read_csv(need(OPEN / "mp" / "mp_gap.csv")).sample(2000, random_state=3)
+    """2,000 real MP band-gap compositions (the embedded table) as a user CSV."""
+    frame = pd.read_csv(DATA / "mp_band_gap.csv.gz", keep_default_na=False).sample(2000, random_state=3)
     path = tmp_path_factory.mktemp("data") / "mp_small.csv"
     frame.to_csv(path, index=False)
     return path
@@ -139,7 +141,6 @@ def test_keep_best_r2_restores_the_best_epoch(tmp_path, small_csv):
 
 def test_predict_cli_rows_rejects_and_exit_codes(tmp_path):
     model = ROOT / "check_point" / "CNN" / "MP_band_gap"
-    need(model / "config.json")
     src = tmp_path / "in.csv"
     src.write_text("formula\nGaAs\nnot a formula\nNaCl\nXx3\n")
     out = tmp_path / "out.csv"
@@ -161,7 +162,7 @@ def test_predictor_counts_match_formulas():
     from tfmat.features import magpie_features
 
     model = ROOT / "check_point" / "CNN" / "MP_formation_energy"
-    pred = Predictor(need(model))
+    pred = Predictor(model)
     enc = encode_formulas(["Fe2O3", "NaCl", "LiFePO4", "SrTiO3", "GaAs"])
     by_counts, _ = pred.predict_counts(enc.counts)
     by_text = pred.predict(enc.formulas)["prediction"].to_numpy()

@@ -42,6 +42,7 @@ def test_parse_errors(text, reason):
         parse_formula(text)
 
 
+@pytest.mark.shared
 def test_canonical_agrees_with_pymatgen_on_real_formulas():
     frame = pd.read_csv(need(OPEN / "mp" / "mp_e_form.csv"), keep_default_na=False)
     texts = frame.formula.tolist()[:20000]

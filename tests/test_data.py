@@ -68,6 +68,7 @@ def test_icsd_needs_user_data():
         load_property_dataset("ICSD", "band_gap")
 
 
+@pytest.mark.shared
 def test_icsd_reference_list():
     ds = load_gan_dataset("ICSD", data=need(ICSD))
     raw = pd.read_csv(ICSD, keep_default_na=False)
@@ -110,6 +111,7 @@ def test_cli_help_and_data_list():
     assert out.returncode == 0 and "65,320" in out.stdout
 
 
+@pytest.mark.shared
 def test_rebuild_reproduces_embedded_data_byte_for_byte(tmp_path):
     from tfmat.data.build import build
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from tfmat.cli import main
 
-from conftest import ROOT, need
+from conftest import ROOT
 
 FORMULAS = ["GaAs", "NaCl", "Fe2O3", "LiFePO4", "SrTiO3", "Cu2ZnSnS4", "MgB2", "Si", "CsPbI3", "Al2O3"]
 
@@ -31,7 +31,7 @@ print(json.dumps({"tfmat_imported": any(m.startswith("tfmat") for m in sys.modul
 
 
 def test_exported_model_serves_without_tfmat(tmp_path):
-    model = need(ROOT / "check_point" / "CNN" / "MP_band_gap")
+    model = ROOT / "check_point" / "CNN" / "MP_band_gap"
     saved = tmp_path / "served"
     assert main(["export", "--model", str(model), "--out", str(saved)]) == 0
     assert (saved / "saved_model.pb").is_file()

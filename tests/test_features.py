@@ -7,7 +7,7 @@ from tfmat.composition import Compositions, parse_formulas
 from tfmat.features import (PROPERTIES, SHAPE, STATS, feature_labels,
                             featurize_formulas, magpie_features)
 
-from conftest import OPEN, need
+from tfmat.paths import DATA
 
 N_ORACLE = 10_000
 
@@ -21,8 +21,8 @@ def _max_rel(ours, ref):
 
 @pytest.fixture(scope="module")
 def formulas():
-    frame = pd.read_csv(need(OPEN / "mp" / "mp_gap.csv"))
-    distinct = frame["formula"].drop_duplicates()
+    frame = pd.read_csv(DATA / "mp_band_gap.csv.gz", keep_default_na=False)  # distinct MP compositions
+    distinct = frame["formula"]
     return distinct.sample(N_ORACLE, random_state=5).tolist()
 
 

@@ -95,6 +95,7 @@ def test_icsd_without_data_exits_2_with_guidance(capsys):
     assert "licensed" in err and "--data" in err
 
 
+@pytest.mark.shared
 def test_icsd_from_a_user_file(tmp_path):
     src = need(REFERENCE / "thesis" / "ICSD" / "train_formula.csv")
     out = tmp_path / "icsd"
