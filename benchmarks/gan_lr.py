@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def run(name: str, g_lr: str, d_lr: str, epochs: int, work: Path) -> list[dict]:
     out = work / name
     cmd = [sys.executable, str(ROOT / "train_gan.py"), "MP", "--out", str(out), "--epochs", str(epochs),
-           "--g-lr", g_lr, "--d-lr", d_lr, "--select-samples", "10000", "--verbose", "0"]
+           "--g-lr", g_lr, "--d-lr", d_lr, "--select-samples", "10000", "--progress", "0"]
     subprocess.run(cmd, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     metrics = pd.read_csv(out / "metrics.csv")
     return [{"setting": name, "g_lr": float(g_lr), "d_lr": float(d_lr), "epoch": int(r.epoch) + 1,

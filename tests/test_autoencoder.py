@@ -52,7 +52,7 @@ def test_cli_train_ae(tmp_path):
     generated = tmp_path / "generated.csv"
     generated.write_text("formula\n" + "\n".join(load_gan_dataset("MP").train().formulas[:3000]) + "\n")
     args = ["train-ae", "--dataset", "MP", "--limit", "128", "--test-limit", "64", "--batch-size", "64",
-            "--generated", str(generated), "--epochs", "1", "--out", str(out), "--verbose", "0"]
+            "--generated", str(generated), "--epochs", "1", "--out", str(out), "--progress", "0"]
     assert main(args) == 0
     result = json.loads((out / "decodable.json").read_text())
     assert result["train_formulas"] == 128 and result["test_formulas"] == 64

@@ -128,7 +128,7 @@ def test_keep_best_r2_restores_the_best_epoch(tmp_path, small_csv):
     frame, x, fractions = load_features(config)
     y = frame["target"].to_numpy(np.float32)
     _, (split,) = make_splits(len(y), config)
-    model = train_member((x, fractions), y, split, config, tmp_path / "w", log=lambda m: None)
+    model = train_member((x, fractions), y, split, config, tmp_path / "w")
     history = pd.read_csv(tmp_path / "w" / "history.csv")
     best = json.loads((tmp_path / "w" / "best.json").read_text())
     assert best["r2"] == pytest.approx(history["val_r2"].max(), rel=1e-5)
@@ -197,8 +197,8 @@ def test_interrupted_fold_resumes_from_its_backup(tmp_path, small_csv, monkeypat
     y = frame["target"].to_numpy(np.float32)
     _, (split,) = make_splits(len(y), config)
     with pytest.raises(KeyboardInterrupt):
-        train.train_member((x, fractions), y, split, config, tmp_path / "w", log=lambda m: None)
+        train.train_member((x, fractions), y, split, config, tmp_path / "w")
     assert pd.read_csv(tmp_path / "w" / "history.csv")["epoch"].tolist() == [0, 1]
     monkeypatch.setattr(train, "_callbacks", original)
-    train.train_member((x, fractions), y, split, config, tmp_path / "w", log=lambda m: None)
+    train.train_member((x, fractions), y, split, config, tmp_path / "w")
     assert pd.read_csv(tmp_path / "w" / "history.csv")["epoch"].tolist() == [0, 1, 2, 3]

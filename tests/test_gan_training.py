@@ -18,7 +18,7 @@ from tfmat.composition import decode, decode_counts
 from tfmat.data import gan_pipeline, load_gan_dataset
 from tfmat.models.matgan import GanConfig, build_matgan
 
-QUICK = ["--limit", "256", "--batch-size", "64", "--verbose", "0"]
+QUICK = ["--limit", "256", "--batch-size", "64", "--progress", "0"]
 
 
 def _run(*args, timeout=300):
@@ -55,7 +55,7 @@ def test_the_kept_generator_is_the_best_scoring_epoch(tmp_path):
 
     out = tmp_path / "run"
     assert main(["train-gan", "MP", "--limit", "3200", "--batch-size", "64", "--epochs", "3", "--out", str(out),
-                 "--g-lr", "2e-3", "--d-lr", "2e-3", "--select-samples", "3000", "--verbose", "0"]) == 0
+                 "--g-lr", "2e-3", "--d-lr", "2e-3", "--select-samples", "3000", "--progress", "0"]) == 0
     metrics = pd.read_csv(out / "metrics.csv")
     best = json.loads((out / "generator.keras.json").read_text())
     assert best["epoch"] == int(metrics.score.idxmax()) and best["distinct"] > 0
@@ -69,15 +69,19 @@ def test_the_kept_generator_is_the_best_scoring_epoch(tmp_path):
     assert last["distinct"] == pytest.approx(metrics.distinct.iloc[-1], abs=2e-3)
 
 
-def test_a_run_without_backup_starts_afresh(tmp_path, capsys):
-    """A finished run whose backup is gone (as a shipped one) is replaced, not appended to."""
+def test_a_run_without_backup_is_kept_unless_overwrite(tmp_path, capsys):
+    """A finished run whose backup is gone (as a shipped one) is refused, then replaced with --overwrite,
+    never appended to."""
     import shutil
 
     out = tmp_path / "run"
     assert main(["train-gan", "MP", *QUICK, "--epochs", "2", "--out", str(out)]) == 0
     shutil.rmtree(out / "backup")
-    assert main(["train-gan", "MP", *QUICK, "--epochs", "1", "--out", str(out)]) == 0
-    assert "starting afresh" in capsys.readouterr().err
+    before = (out / "generator.keras").read_bytes()
+    assert main(["train-gan", "MP", *QUICK, "--epochs", "1", "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "generator.keras").read_bytes() == before
+    assert main(["train-gan", "MP", *QUICK, "--epochs", "1", "--out", str(out), "--overwrite"]) == 0
     assert pd.read_csv(out / "metrics.csv").epoch.tolist() == [0]
     assert json.loads((out / "generator.keras.json").read_text())["epoch"] == 0
 
@@ -112,7 +116,7 @@ def test_bad_flags_exit_2(tmp_path):
 def test_killed_run_resumes_from_its_last_backup(tmp_path):
     out = tmp_path / "run"
     cmd = ["train_gan.py", "MP", "--limit", "768", "--batch-size", "64", "--epochs", "3", "--out", str(out),
-           "--backup-every", "4", "--verbose", "0"]
+           "--backup-every", "4", "--progress", "0"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.Popen([sys.executable, *cmd], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -157,7 +161,7 @@ a, b = strategy.experimental_local_results(strategy.run(tf.function(lambda: gan.
 assert not (a.numpy() == b.numpy()).all(), "replicas drew the same noise"
 from tfmat.cli import main
 sys.exit(main(["train-gan", "MP", "--limit", "256", "--batch-size", "64", "--epochs", "2", "--out", sys.argv[1],
-               "--strategy", "mirrored", "--verbose", "0"]))
+               "--strategy", "mirrored", "--progress", "0"]))
 """
 
 

@@ -284,6 +284,9 @@ class Validity:
     def __len__(self) -> int:
         return len(self.cn)
 
+    def __repr__(self) -> str:
+        return f"Validity({len(self):,} rows, {int(self.cn.sum()):,} CN, {int(self.en.sum()):,} CN+EN)"
+
     def shares(self) -> dict[str, float]:
         """Fractions of rows that are CN, EN (CN and EN in one choice)."""
         n = max(len(self.cn), 1)
@@ -345,6 +348,9 @@ class Checked:
     texts: list[str]
     validity: Validity
     rejects: list[Reject] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"Checked({self.validity!r}, {len(self.rejects):,} rejects)"
 
     @property
     def cn(self) -> np.ndarray:

@@ -138,6 +138,9 @@ class Compositions:
     z: np.ndarray
     amount: np.ndarray
 
+    def __repr__(self) -> str:
+        return f"Compositions({len(self.indptr) - 1:,} rows)"
+
     def __len__(self) -> int:
         return len(self.indptr) - 1
 
@@ -198,6 +201,9 @@ class Parsed:
     rows: np.ndarray  # index of each parsed composition in the input
     texts: list[str]  # input text of each parsed composition
     rejects: list[Reject] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"Parsed({len(self.texts):,} compositions, {len(self.rejects):,} rejects)"
 
 
 def parse_formulas(texts: Iterable[str]) -> Parsed:
@@ -341,6 +347,9 @@ class Encoded:
     rows: np.ndarray  # index of each formula in the input
     rejects: list[Reject] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return f"Encoded({len(self.formulas):,} formulas, {len(self.rejects):,} rejects)"
+
     def onehot(self, dtype=np.float32) -> np.ndarray:
         """(N, 85, 8) one-hot matrices."""
         return encode(self.counts, dtype)
@@ -427,6 +436,9 @@ class Decoded:
     counts: np.ndarray  # (N, 85) int8 reduced counts
     rows: np.ndarray  # index of each formula among the samples
     rejects: list[Reject] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"Decoded({len(self.formulas):,} formulas, {len(self.rejects):,} samples not decoded)"
 
 
 def decode_counts(matrices: np.ndarray, tol: float = DECODE_TOLERANCE) -> np.ndarray:

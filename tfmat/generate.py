@@ -2,6 +2,9 @@
 
 Noise comes from ``numpy.random.default_rng(seed)`` batch by batch, so the
 same seed and batch size give the same samples whatever ``n`` is cut to.
+The generator runs as one compiled graph per call of :func:`sample_batches`
+(``tf.function``): eagerly, every layer's output stays alive until the batch
+is done, which at 10,000 samples costs about 2 GB.
 """
 from __future__ import annotations
 
@@ -18,6 +21,10 @@ from .io import atomic_path
 
 GENERATOR_FILE = "generator.keras"  # the generator a run ships: its best epoch when selection is on
 LAST_GENERATOR_FILE = "generator_last.keras"  # the latest epoch's generator
+# Samples per generator call: the default of every command that samples. The generator's working memory
+# grows with it (about 0.2 GB at 2,048 in graph mode) while throughput no longer does
+# (benchmarks/screen_memory.json).
+GENERATION_BATCH = 2048
 
 
 def load_generator(gan_dir: str | os.PathLike):
@@ -32,7 +39,16 @@ def load_generator(gan_dir: str | os.PathLike):
     return keras.models.load_model(path, compile=False)
 
 
-def sample_batches(generator, n: int, seed: int = 0, batch_size: int = 10_000,
+def compiled_forward(generator):
+    """``noise → matrices`` as one ``tf.function`` (inference mode), for any batch size."""
+    import tensorflow as tf
+
+    latent_dim = int(generator.inputs[0].shape[-1])
+    return tf.function(lambda z: generator(z, training=False),
+                       input_signature=[tf.TensorSpec((None, latent_dim), tf.float32)])
+
+
+def sample_batches(generator, n: int, seed: int = 0, batch_size: int = GENERATION_BATCH,
                    tol: float = DECODE_TOLERANCE) -> Iterator[Decoded]:
     """Decode ``n`` generated samples, ``batch_size`` at a time.
 
@@ -43,12 +59,13 @@ def sample_batches(generator, n: int, seed: int = 0, batch_size: int = 10_000,
         raise ValueError("n must be ≥ 0 and batch_size ≥ 1")
     rng = np.random.default_rng(seed)
     latent_dim = int(generator.inputs[0].shape[-1])
+    forward = compiled_forward(generator)
     for start in range(0, n, batch_size):
         noise = rng.standard_normal((min(batch_size, n - start), latent_dim), dtype=np.float32)
-        yield decode(np.asarray(generator(noise, training=False)), tol=tol)
+        yield decode(np.asarray(forward(noise)), tol=tol)
 
 
-def sample_counts(generator, n: int, seed: int = 0, batch_size: int = 10_000) -> Iterator[np.ndarray]:
+def sample_counts(generator, n: int, seed: int = 0, batch_size: int = GENERATION_BATCH) -> Iterator[np.ndarray]:
     """(k, 85) int8 reduced counts of the samples that decode, batch by batch (k ≤ batch_size)."""
     for batch in sample_batches(generator, n, seed, batch_size):
         yield batch.counts
@@ -65,7 +82,7 @@ class GenerationReport:
         return self.samples - self.written
 
 
-def write_formulas(generator, n: int, path: str | os.PathLike, seed: int = 0, batch_size: int = 10_000,
+def write_formulas(generator, n: int, path: str | os.PathLike, seed: int = 0, batch_size: int = GENERATION_BATCH,
                    progress=None) -> GenerationReport:
     """Write the decoded formulas of ``n`` samples to ``path`` (CSV, column ``formula``), atomically."""
     report = GenerationReport()
@@ -101,7 +118,7 @@ class SampleQuality:
                 "distinct": self.unique / self.samples, "distinct_cn_en": self.unique_cn_en / self.samples}
 
 
-def sample_quality(generator, n: int = 20_000, seed: int = 0, batch_size: int = 10_000, rules=None) -> SampleQuality:
+def sample_quality(generator, n: int = 20_000, seed: int = 0, batch_size: int = GENERATION_BATCH, rules=None) -> SampleQuality:
     """Score ``n`` samples (noise seed ``seed``); CN+EN under ``rules`` (thesis rules by default)."""
     from .chemistry import THESIS, check
 

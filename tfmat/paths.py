@@ -1,7 +1,25 @@
-"""Where the repository keeps its embedded data and shipped checkpoints."""
+"""Where tfmat finds its embedded data and shipped models, and where runs go.
+
+In a checkout (or an editable install) the embedded datasets are the
+repository's ``data/`` and the shipped models its ``check_point/``; an
+installed wheel carries both inside the package (``tfmat/shipped/``).
+``TFMAT_DATA`` and ``TFMAT_CHECKPOINTS`` override them. Training commands
+write under ``RUNS`` (``runs/`` in the working directory, or ``TFMAT_RUNS``)
+unless told otherwise; nothing writes into ``CHECKPOINTS`` except
+``tfmat promote``.
+"""
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("TFMAT_DATA", ROOT / "data"))
-CHECKPOINTS = Path(os.environ.get("TFMAT_CHECKPOINTS", ROOT / "check_point"))
+PACKAGE = Path(__file__).resolve().parent
+SHIPPED = PACKAGE / "shipped"  # where a wheel puts data/ and check_point/
+
+
+def _located(name: str) -> Path:
+    inside = SHIPPED / name
+    return inside if inside.is_dir() else PACKAGE.parent / name
+
+
+DATA = Path(os.environ.get("TFMAT_DATA") or _located("data"))
+CHECKPOINTS = Path(os.environ.get("TFMAT_CHECKPOINTS") or _located("check_point"))
+RUNS = Path(os.environ.get("TFMAT_RUNS") or "runs")

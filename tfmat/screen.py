@@ -12,8 +12,9 @@ Stages, each with its own progress bar and timing:
 4. *write* — ``candidates.csv``, ``table_5_1.csv``, ``table_5_2.csv``,
    ``summary.json`` and histograms, into a fresh directory renamed into place.
 
-Only distinct formulas are held in memory (as int8 count rows), so the
-thesis's 2,000,000 samples fit easily on a small machine.
+Only distinct formulas are held in memory (as int8 count rows), and every
+stage works in chunks of ``batch_size``, so the peak memory hardly grows with
+``n`` (``benchmarks/screen_memory.json``).
 """
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ import numpy as np
 import pandas as pd
 
 from .composition import Compositions, formulas_of, parse_formulas
+from .generate import GENERATION_BATCH
 from .io import write_csv, write_json
 from .paths import CHECKPOINTS
+from .progress import bar as progress_bar
 
 REQUIRE = ("cn+en", "cn", "none")
 
@@ -40,7 +43,7 @@ class ScreenConfig:
 
     n: int = 500_000  # samples to generate (the thesis: 2,000,000)
     seed: int = 0
-    batch_size: int = 20_000
+    batch_size: int = GENERATION_BATCH  # samples per generator call, formulas per chemistry/predict chunk
     gan: str = str(CHECKPOINTS / "iMatGAN" / "MP")
     dataset: str | None = None  # the GAN's training database; from the GAN's run record when None
     data: str | None = None  # the user's file for that database (ICSD)
@@ -107,11 +110,6 @@ class Timer:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t
 
 
-def _bar(total: int, desc: str, unit: str):
-    from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, dynamic_ncols=True, leave=True)
-
-
 def gan_dataset(gan_dir: str) -> str:
     """The training database recorded with a trained GAN."""
     for name in ("run.json", "config.json"):
@@ -131,7 +129,7 @@ def generate_pool(config: ScreenConfig, timer: Timer, counts_out: dict) -> Pool:
     with timer("load_models"):
         generator = load_generator(config.gan)
     pool = Pool()
-    bar = _bar(config.n, "generate", "sample")
+    bar = progress_bar(config.n, "generate", "sample")
     batches = sample_batches(generator, config.n, seed=config.seed, batch_size=config.batch_size)
     while True:
         with timer("generate_and_decode"):
@@ -215,7 +213,7 @@ def screen(config: ScreenConfig, out_dir: str | Path, overwrite: bool = False) -
     formulas = [f for f, keep in zip(pool.formulas, novel) if keep]
     del pool
 
-    bar = _bar(len(formulas), "chemistry", "formula")
+    bar = progress_bar(len(formulas), "chemistry", "formula")
     cn, en = np.zeros(len(formulas), bool), np.zeros(len(formulas), bool)
     step = max(config.batch_size, 1)
     for a in range(0, len(formulas), step):
@@ -230,7 +228,7 @@ def screen(config: ScreenConfig, out_dir: str | Path, overwrite: bool = False) -
     comps, formulas, cn, en = comps.take(idx), [formulas[i] for i in idx], cn[idx], en[idx]
     counts["screened"] = len(formulas)
 
-    bar = _bar(len(formulas), "predict", "formula")
+    bar = progress_bar(len(formulas), "predict", "formula")
     fe, fe_u, bg, bg_u = (np.zeros(len(formulas), np.float32) for _ in range(4))
     for a in range(0, len(formulas), step):
         part = comps.take(np.arange(a, min(a + step, len(formulas))))

@@ -2,6 +2,8 @@
 
 Each module in ``SUBCOMMANDS`` defines ``register(subparsers)``, adding its
 subcommands with ``set_defaults(func=...)``; ``func(args)`` returns the exit code.
+Every subcommand takes ``--verbose``, which lets TensorFlow's own log lines
+through (they are silenced otherwise, see :mod:`tfmat.quiet`).
 """
 from __future__ import annotations
 
@@ -9,11 +11,35 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ["tfmat.cli.data", "tfmat.cli.cnn", "tfmat.cli.gan", "tfmat.cli.evaluate", "tfmat.cli.screen", "tfmat.cli.autoencoder"]
+SUBCOMMANDS = ["tfmat.cli.data", "tfmat.cli.cnn", "tfmat.cli.gan", "tfmat.cli.evaluate", "tfmat.cli.screen", "tfmat.cli.autoencoder",
+               "tfmat.cli.promote"]
 
 
 class UsageError(Exception):
     """Bad input from the user: reported in one sentence, exit status 2."""
+
+
+def add_overwrite(parser: argparse.ArgumentParser) -> None:
+    """``--overwrite``: the one meaning every command gives it."""
+    parser.add_argument("--overwrite", action="store_true", help="replace what already exists at the output path")
+
+
+def refuse_existing(path, overwrite: bool) -> None:
+    """An existing output is kept (exit 2) unless ``--overwrite``."""
+    from pathlib import Path
+
+    if Path(path).exists() and not overwrite:
+        raise UsageError(f"{path} exists; pass --overwrite to replace it")
+
+
+def clear_run(path, overwrite: bool) -> None:
+    """With ``--overwrite``, remove a training run directory so the run starts clean (else it resumes)."""
+    import shutil
+    from pathlib import Path
+
+    if overwrite and Path(path).exists():
+        print(f"--overwrite: removing {path}", file=sys.stderr)
+        shutil.rmtree(path) if Path(path).is_dir() else Path(path).unlink()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
         importlib.import_module(name).register(sub)
+    for command in sub.choices.values():
+        command.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines")
     return parser
 
 
@@ -29,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     from ..composition import FormulaError
 
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        from ..quiet import silence_tensorflow
+        silence_tensorflow()
     try:
         return int(args.func(args) or 0)
     except (UsageError, DataError, FormulaError, FileNotFoundError) as err:

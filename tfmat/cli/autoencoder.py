@@ -6,7 +6,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from . import UsageError
+from ..paths import RUNS
+from . import UsageError, add_overwrite, clear_run
 
 AE_FILE = "autoencoder.keras"
 
@@ -30,7 +31,9 @@ def register(sub) -> None:
                    help="formulas a GAN generated from the same dataset (CSV, column 'formula'): report how many "
                         "of the decodable and of the undecodable training formulas it produced")
     p.add_argument("--backup-every", type=int, default=200, help="back up every N batches (default: 200)")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2)
+    p.add_argument("--progress", type=int, choices=(0, 1, 2), default=1,
+                   help="0 silent, 1 progress bar with the losses, 2 one line per epoch (default: 1)")
+    add_overwrite(p)
     p.set_defaults(func=train_ae)
 
 
@@ -61,7 +64,8 @@ def train_ae(args) -> int:
     test = _subsample(data.leave_out().counts, args.test_limit, cfg.seed + 1)
     if len(train) < cfg.batch_size:
         raise DataError(f"{data.name}: {len(train)} training formulas, fewer than one batch of {cfg.batch_size}")
-    out = Path(args.out or Path("runs") / "autoencoder" / data.name)
+    out = Path(args.out) if args.out else RUNS / "autoencoder" / data.name
+    clear_run(out, args.overwrite)
     record_run(out, {**cfg.to_dict(), "data": args.data, "limit": args.limit, "test_limit": args.test_limit,
                      "train_formulas": len(train), "test_formulas": len(test)})
     write_json(out / "config.json", cfg.to_dict())
@@ -74,7 +78,7 @@ def train_ae(args) -> int:
     model.fit(pairs(gan_pipeline(train, cfg.batch_size, seed=cfg.seed)), epochs=cfg.epochs,
               validation_data=pairs(gan_pipeline(test, cfg.batch_size, shuffle=False, drop_remainder=False)),
               callbacks=run_callbacks(out, args.backup_every, extra=[KeepBest(best, "val_exact")]),
-              verbose=args.verbose)
+              verbose=args.progress)
     import keras
     if best.is_file():
         model = keras.models.load_model(best, compile=False)

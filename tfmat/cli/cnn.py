@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..paths import CHECKPOINTS
-from . import UsageError
+from ..paths import RUNS
+from . import UsageError, add_overwrite, clear_run, refuse_existing
 
 
 def register(sub) -> None:
@@ -35,38 +35,31 @@ def register(sub) -> None:
                    help="width of an element-fraction branch joined before the FC layer (0: the thesis CNN)")
     t.add_argument("--data", default=None, help="CSV with a formula column and an attribute column "
                                                 "(required for ICSD)")
-    t.add_argument("--out", default=None, help="reports folder (default runs/cnn/<data>_<attribute>)")
-    t.add_argument("--checkpoint", default=None, help="model folder (default check_point/CNN/<data>_<attribute>)")
+    t.add_argument("--out", default=None, help="run folder: reports, fold state (a rerun resumes there) and the "
+                                               "trained model in OUT/model (default runs/cnn/<data>_<attribute>)")
+    t.add_argument("--checkpoint", default=None, help="model folder (default OUT/model); ship a trained model with "
+                                                      "`tfmat promote`")
+    add_overwrite(t)
     t.set_defaults(func=_train)
 
     p = sub.add_parser("predict", help="predict a property with a trained CNN")
-    p.add_argument("--model", required=True, help="model folder (or a name under check_point/CNN/, e.g. MP_band_gap)")
+    p.add_argument("--model", required=True, help="model folder, train-cnn run folder, or the name of a shipped "
+                                                  "model (e.g. MP_band_gap)")
     p.add_argument("formulas", nargs="*", metavar="FORMULA")
     p.add_argument("--input", default=None, help="CSV with a formula column")
     p.add_argument("-o", "--output", default=None, help="output CSV (default: print to stdout)")
+    add_overwrite(p)
     p.set_defaults(func=_predict)
 
     e = sub.add_parser("export", help="write a trained CNN as a SavedModel for serving")
-    e.add_argument("--model", required=True, help="model folder (or a name under check_point/CNN/)")
+    e.add_argument("--model", required=True, help="model folder, train-cnn run folder, or a shipped model's name")
     e.add_argument("--out", required=True, help="SavedModel folder to write")
+    add_overwrite(e)
     e.set_defaults(func=_export)
 
 
-def resolve_model(name: str) -> Path:
-    """A model folder given as a path or as a name under ``check_point/CNN/``."""
-    path = Path(name)
-    if (path / "config.json").is_file():
-        return path
-    for root in (Path.cwd() / "check_point", CHECKPOINTS):
-        shipped = root / "CNN" / name
-        if (shipped / "config.json").is_file():
-            return shipped
-    raise UsageError(f"--model {name}: not a trained CNN folder (no config.json) and not a model name under "
-                     "check_point/CNN/")
-
-
 def _train(args) -> int:
-    from ..cnn import CNNConfig, default_checkpoint, run_training
+    from ..cnn import CNNConfig, run_training
     from ..data import ICSD_GUIDANCE
 
     if args.data_name == "ICSD" and not args.data:
@@ -78,8 +71,11 @@ def _train(args) -> int:
                        epochs=args.epochs, folds=args.folds, repeats=args.repeats, seed=args.seed,
                        holdout=args.holdout, loss=args.loss, schedule=args.schedule, filters=args.filters,
                        dense=args.dense, fractions=args.fractions, data=args.data)
-    out = Path(args.out) if args.out else Path("runs") / "cnn" / config.name
-    checkpoint = Path(args.checkpoint) if args.checkpoint else default_checkpoint(config)
+    out = Path(args.out) if args.out else RUNS / "cnn" / config.name
+    checkpoint = Path(args.checkpoint) if args.checkpoint else out / "model"
+    clear_run(out, args.overwrite)
+    if args.checkpoint:
+        clear_run(checkpoint, args.overwrite)
     run_training(config, out, checkpoint, log=lambda m: print(m, flush=True))
     print(f"reports in {out}, model in {checkpoint}")
     return 0
@@ -96,14 +92,19 @@ def _predict(args) -> int:
 
     if bool(args.formulas) == bool(args.input):
         raise UsageError("give formulas on the command line or --input CSV (one of the two)")
-    model = resolve_model(args.model)
+    if args.output:
+        refuse_existing(args.output, args.overwrite)
     if args.input:
         table = read_formula_table(args.input)
         texts, lines = table["formula"].tolist(), table["line"].tolist()
     else:
         texts, lines = list(args.formulas), list(range(1, len(args.formulas) + 1))
-    predictor = Predictor(model)
-    frame = predictor.predict(texts)
+    from ..progress import bar
+
+    predictor = Predictor(args.model)
+    shown = bar(len(texts), "predict", "formula", disable=not args.input)
+    frame = predictor.predict(texts, progress=shown.update)
+    shown.close()
     rejects: list[Reject] = frame.attrs.get("rejects", [])
     if len(frame) == 0:
         first = f": row {lines[rejects[0].row]} {rejects[0].text!r}: {rejects[0].reason}" if rejects else ""
@@ -128,8 +129,12 @@ def _predict(args) -> int:
 
 
 def _export(args) -> int:
-    from ..cnn import export_model
+    import shutil
 
+    from ..cnn import export_model, resolve_model
+
+    refuse_existing(args.out, args.overwrite)
+    shutil.rmtree(args.out, ignore_errors=True)
     out = export_model(resolve_model(args.model), args.out)
     print(f"SavedModel written to {out} (signature 'serve': amounts float32 (batch, 118) → prediction, "
           "uncertainty)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import UsageError
+from . import UsageError, add_overwrite, refuse_existing
 
 DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap")
 
@@ -20,6 +20,7 @@ def register(sub) -> None:
     p.add_argument("--dataset", required=True, metavar="DB", help=f"training dataset: {', '.join(DATASETS)}")
     p.add_argument("--data", metavar="PATH", help="user formula file for DB (required for ICSD, ICSD_Filter)")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output directory")
+    add_overwrite(p)
     p.add_argument("--cross", action="append", metavar="DB[=PATH]",
                    help="database to look novel formulas up in (repeatable; default: the other of OQMD, MP)")
     p.add_argument("--rules", choices=("thesis", "smact"), default="thesis",
@@ -41,6 +42,7 @@ def register(sub) -> None:
     c.add_argument("formulas", nargs="*", help="formulas (or give --input)")
     c.add_argument("--input", metavar="FILE", help="CSV with a 'formula' column")
     c.add_argument("-o", "--output", metavar="FILE", help="output CSV (default: standard output)")
+    add_overwrite(c)
     c.add_argument("--rules", choices=("thesis", "smact"), default="smact",
                    help="smact (SMACT 4 smact_validity defaults; default) or thesis")
     c.set_defaults(func=check)
@@ -72,22 +74,32 @@ def evaluate(args) -> int:
     from ..evaluation import report
     from ..evaluation.enumeration import baseline
     from ..io import record_run
+    from ..progress import bar
 
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
     if args.tsne < 0 or args.baseline_samples < 0:
         raise UsageError("--tsne and --baseline-samples must be ≥ 0")
+    refuse_existing(args.out, args.overwrite)
     dataset = _canonical_db(args.dataset)
     rules = rules_named(args.rules)
+    stages = bar(4, "evaluate", "stage")
+    stages.set_postfix_str("reading")
     generated = report.read_generated(args.generated)[: args.limit]
     if not generated:
         raise DataError(f"{args.generated}: no generated formula")
     data = load_gan_dataset(dataset, data=args.data)
     others = _others(args.cross, dataset)
+    stages.update(1)
+    stages.set_postfix_str("enumeration baseline")
     base = None
     if args.baseline_samples:
         base = baseline(rules, samples=args.baseline_samples, seed=args.seed)
+    stages.update(1)
+    stages.set_postfix_str("measures")
     ev = report.evaluate(generated, data, others, rules, baseline_share=base["pooled"]["en"] if base else None)
+    stages.update(1)
+    stages.set_postfix_str("plots" + (" and t-SNE" if args.tsne else ""))
     if not ev.summary["generated"]["formulas"]:
         r = ev.rejects[0]
         raise DataError(f"{args.generated}: no representable formula (row {r.row} {r.text!r}: {r.reason})")
@@ -103,6 +115,8 @@ def evaluate(args) -> int:
                      "rules": args.rules, "limit": args.limit, "tsne": args.tsne,
                      "baseline_samples": args.baseline_samples, "seed": args.seed})
     written = report.write(ev, out, groups, args.tsne, args.seed)
+    stages.update(1)
+    stages.close()
     s = ev.summary
     v, nov = s["validity"], s["novelty"]
     print(f"evaluate {dataset}: {s['generated']['formulas']:,} formulas ({s['generated']['rejected']:,} rejected); "
@@ -121,6 +135,8 @@ def check(args) -> int:
 
     if bool(args.formulas) == bool(args.input):
         raise UsageError("give formulas on the command line or --input FILE, not both or neither")
+    if args.output:
+        refuse_existing(args.output, args.overwrite)
     texts = read_generated(args.input) if args.input else list(args.formulas)
     res = check_formulas(texts, rules_named(args.rules))
     for r in res.rejects[:10]:

@@ -8,7 +8,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from . import UsageError
+from ..paths import RUNS
+from . import UsageError, add_overwrite, clear_run, refuse_existing
 
 DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap")
 # What picks a run's generator.keras: the most distinct decoded formulas per sample among the epochs whose
@@ -47,6 +48,7 @@ def _defaults_table() -> str:
 
 
 def register(sub) -> None:
+    from ..generate import GENERATION_BATCH
     from ..models.matgan_config import ARCHITECTURES, STRATEGIES
 
     p = sub.add_parser("train-gan", help="train a MatGAN (WGAN-GP) on a thesis dataset",
@@ -57,7 +59,7 @@ def register(sub) -> None:
     p.add_argument("database", type=_dataset, metavar="DB", help=f"one of {', '.join(DATASETS)}")
     p.add_argument("--data", help="user formula CSV (or a data directory with train_data/DB/train_formula.csv); "
                                   "required for ICSD and ICSD_Filter")
-    p.add_argument("--out", help="output directory (default: check_point/iMatGAN/DB)")
+    p.add_argument("--out", help="run directory (default: runs/iMatGAN/DB); ship a trained run with `tfmat promote`")
     for flag, (kind, what) in OVERRIDES.items():
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, help=f"{what} (default: per DB, below)")
     p.add_argument("--architecture", choices=sorted(ARCHITECTURES), help="network size (default: per DB)")
@@ -75,8 +77,9 @@ def register(sub) -> None:
                         "with the most distinct decoded formulas per sample among those whose CN+EN share is "
                         "within 5 points of the training set's; the latest epoch is generator_last.keras; 0 keeps "
                         "the latest epoch as generator.keras (default: 20000)")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+    p.add_argument("--progress", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar with the losses, 2 one line per epoch (default: 1)")
+    add_overwrite(p)
     p.set_defaults(func=train_gan)
 
     g = sub.add_parser("generate", help="sample formulas from a trained MatGAN",
@@ -86,7 +89,9 @@ def register(sub) -> None:
     g.add_argument("-n", type=int, required=True, help="number of samples to draw")
     g.add_argument("-o", "--output", required=True, metavar="FILE", help="output CSV")
     g.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
-    g.add_argument("--batch-size", type=int, default=10_000, help="samples per batch (default: 10000)")
+    g.add_argument("--batch-size", type=int, default=None,
+                   help=f"samples per generator call (default: {GENERATION_BATCH})")
+    add_overwrite(g)
     g.set_defaults(func=generate)
 
 
@@ -115,22 +120,6 @@ def _check_resumable(out: Path, cfg) -> None:
                          f"({completed_epochs(out)} epochs done); choose another --out or remove {out / 'backup'}")
 
 
-def _start_afresh(out: Path) -> None:
-    """Clear what an earlier, non-resumable run left in ``out`` (its epochs would mix with the new ones)."""
-    import shutil
-
-    from ..generate import GENERATOR_FILE, LAST_GENERATOR_FILE
-    from ..training import LOG_DIR, METRICS_CSV
-
-    old = [out / f for f in (GENERATOR_FILE, GENERATOR_FILE + ".json", LAST_GENERATOR_FILE, METRICS_CSV, LOG_DIR)]
-    old = [p for p in old if p.exists()]
-    if old:
-        print(f"train-gan: {out} holds a finished run without a backup; starting afresh there "
-              f"(replacing {', '.join(p.name for p in old)})", file=sys.stderr)
-    for p in old:
-        shutil.rmtree(p) if p.is_dir() else p.unlink()
-
-
 def _selection(gan, out: Path, samples: int, seed: int, train_counts) -> list:
     """Callbacks writing the latest generator and, with ``samples`` > 0, the best-scoring one."""
     from ..chemistry import THESIS, check
@@ -152,15 +141,20 @@ def _selection(gan, out: Path, samples: int, seed: int, train_counts) -> list:
 
 def train_gan(args) -> int:
     from ..data import DataError, gan_pipeline, load_gan_dataset
-    from ..generate import GENERATOR_FILE
+    from ..generate import GENERATOR_FILE, LAST_GENERATOR_FILE
     from ..io import record_run, write_json
     from ..models.matgan import build_matgan
-    from ..training import BACKUP_DIR, completed_epochs, run_callbacks, select_strategy
+    from ..training import BACKUP_DIR, METRICS_CSV, completed_epochs, run_callbacks, select_strategy
 
     cfg = config_from_args(args)
     if args.select_samples < 0:
         raise UsageError("--select-samples must be ≥ 0")
-    out = Path(args.out or Path("check_point") / "iMatGAN" / cfg.dataset)
+    out = Path(args.out) if args.out else RUNS / "iMatGAN" / cfg.dataset
+    clear_run(out, args.overwrite)
+    trained = [f for f in (GENERATOR_FILE, LAST_GENERATOR_FILE, METRICS_CSV) if (out / f).exists()]
+    if trained and not (out / BACKUP_DIR).is_dir():
+        raise UsageError(f"{out} holds a finished run ({', '.join(trained)}) that cannot be resumed (no "
+                         f"{BACKUP_DIR}/); pass --overwrite to replace it, or choose another --out")
     _check_resumable(out, cfg)
 
     data = load_gan_dataset(cfg.dataset, data=args.data)
@@ -175,8 +169,6 @@ def train_gan(args) -> int:
     strategy = select_strategy(cfg.strategy)
     with strategy.scope():
         gan = build_matgan(cfg)
-    if not (out / BACKUP_DIR).is_dir():
-        _start_afresh(out)
     write_json(out / "config.json", cfg.to_dict())
     record_run(out, {**cfg.to_dict(), "data": args.data, "limit": args.limit, "training_formulas": len(counts),
                      "select_samples": args.select_samples, "replicas": strategy.num_replicas_in_sync})
@@ -186,7 +178,7 @@ def train_gan(args) -> int:
     callbacks = run_callbacks(out, args.backup_every, extra=_selection(gan, out, args.select_samples, cfg.seed, counts))
     start = time.time()
     gan.fit(gan_pipeline(counts, cfg.batch_size, seed=cfg.seed), epochs=cfg.epochs, callbacks=callbacks,
-            shuffle=False, verbose=args.verbose)
+            shuffle=False, verbose=args.progress)
     print(f"train-gan {cfg.dataset}: {completed_epochs(out)} epochs done in {out} "
           f"({time.time() - start:.0f} s this run)", file=sys.stderr)
     best = out / (GENERATOR_FILE + ".json")
@@ -199,21 +191,26 @@ def train_gan(args) -> int:
 
 
 def generate(args) -> int:
-    from ..generate import load_generator, write_formulas
+    from ..generate import GENERATION_BATCH, load_generator, write_formulas
+    from ..progress import bar
 
+    batch_size = args.batch_size or GENERATION_BATCH
     if args.n < 0:
         raise UsageError("-n must be ≥ 0")
-    if args.batch_size < 1:
+    if batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
+    refuse_existing(args.output, args.overwrite)
     generator = load_generator(args.gan)
+    shown = bar(args.n, "generate", "sample")
 
     def progress(rep):
-        print(f"\r{rep.samples}/{args.n} samples, {rep.written} formulas", end="", file=sys.stderr, flush=True)
+        shown.update(rep.samples - shown.n)
+        shown.set_postfix(decoded=rep.written, refresh=False)
 
-    tty = sys.stderr.isatty()
-    report = write_formulas(generator, args.n, args.output, seed=args.seed, batch_size=args.batch_size,
-                            progress=progress if tty else None)
+    report = write_formulas(generator, args.n, args.output, seed=args.seed, batch_size=batch_size,
+                            progress=progress)
+    shown.close()
     reasons = ", ".join(f"{k}: {v}" for k, v in report.failures.most_common())
-    print(("\n" if tty else "") + f"wrote {report.written} formulas to {args.output}; {report.not_decoded} of "
+    print(f"wrote {report.written} formulas to {args.output}; {report.not_decoded} of "
           f"{report.samples} samples did not decode" + (f" ({reasons})" if reasons else ""), file=sys.stderr)
     return 0

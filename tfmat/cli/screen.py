@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 
-from . import UsageError
+from . import UsageError, add_overwrite
 
 
 def register(sub) -> None:
@@ -16,7 +17,7 @@ def register(sub) -> None:
                                    "band gap, and write candidates.csv, table_5_1.csv, table_5_2.csv, summary.json "
                                    "and histograms.png. The thesis ran -n 2000000.")
     p.add_argument("-o", "--out", default="screening", help="output directory (default: %(default)s)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    add_overwrite(p)
     p.add_argument("-n", type=int, default=d.n, help="samples to generate (default: %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="noise seed (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="samples per batch (default: %(default)s)")
@@ -24,8 +25,12 @@ def register(sub) -> None:
     p.add_argument("--dataset", default=None, help="the GAN's training database (default: from its run record)")
     p.add_argument("--data", default=None, help="your file for that database (ICSD)")
     p.add_argument("--input", default=None, help="screen the formulas of this CSV instead of generating")
-    p.add_argument("--formation-model", default=d.formation_model, help="formation-energy model directory")
-    p.add_argument("--band-gap-model", default=d.band_gap_model, help="band-gap model directory")
+    p.add_argument("--models", metavar="DIR", help="folder holding MP_formation_energy/ and MP_band_gap/ (model "
+                                                   "folders or train-cnn runs, e.g. runs/cnn); default: the shipped "
+                                                   "models")
+    p.add_argument("--formation-model", help="formation-energy model (folder, train-cnn run or shipped name; "
+                                             "overrides --models)")
+    p.add_argument("--band-gap-model", help="band-gap model (likewise)")
     p.add_argument("--require", default=d.require, choices=["cn+en", "cn", "none"],
                    help="chemistry a candidate must pass (default: %(default)s)")
     p.add_argument("--rules", default=d.rules, choices=["thesis", "smact"],
@@ -42,12 +47,14 @@ def register(sub) -> None:
 
 
 def _screen(args) -> int:
-    from pathlib import Path
-
     from ..screen import ScreenConfig, screen
 
     names = {f.name for f in fields(ScreenConfig)}
-    config = ScreenConfig(**{k: v for k, v in vars(args).items() if k in names})
+    if args.models:
+        for field, name in (("formation_model", "MP_formation_energy"), ("band_gap_model", "MP_band_gap")):
+            if getattr(args, field) is None:
+                setattr(args, field, str(Path(args.models) / name))
+    config = ScreenConfig(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     if config.n < 1:
         raise UsageError("-n must be at least 1")
     if config.batch_size < 1:

@@ -1,10 +1,10 @@
 """CNN property screening: the thesis protocol, prediction and SavedModel export."""
-from .config import ATTRIBUTES, SOURCES, TABLE_4_2, CNNConfig, default_checkpoint
+from .config import ATTRIBUTES, SOURCES, TABLE_4_2, CNNConfig
 from .export import export_model, serving_model
-from .model_dir import read_model_dir, save_model_dir
+from .model_dir import read_model_dir, resolve_model, save_model_dir
 from .predict import Predictor
 from .train import Split, load_features, make_splits, run_training, train_member
 
-__all__ = ["ATTRIBUTES", "SOURCES", "TABLE_4_2", "CNNConfig", "default_checkpoint", "export_model",
-           "serving_model", "read_model_dir", "save_model_dir", "Predictor", "Split",
+__all__ = ["ATTRIBUTES", "SOURCES", "TABLE_4_2", "CNNConfig", "export_model",
+           "serving_model", "read_model_dir", "resolve_model", "save_model_dir", "Predictor", "Split",
            "load_features", "make_splits", "run_training", "train_member"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
 
 import keras
 
@@ -44,15 +43,15 @@ class KeepBestR2(keras.callbacks.Callback):
             self.model.load_weights(self.weights_path)
 
 
-class ProgressLine(keras.callbacks.Callback):
-    """One progress line every ``every`` epochs."""
+class EpochBar(keras.callbacks.Callback):
+    """Advances a progress bar (:func:`tfmat.progress.bar`) by one per epoch, showing the test MAE and R²."""
 
-    def __init__(self, log: Callable[[str], None] = print, every: int = 10):
+    def __init__(self, bar):
         super().__init__()
-        self.log, self.every = log, every
+        self.bar = bar
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0:
-            logs = logs or {}
-            self.log(f"  epoch {epoch + 1}: train MAE {logs.get('mae', float('nan')):.4f}, "
-                     f"test MAE {logs.get('val_mae', float('nan')):.4f}, test R² {logs.get('val_r2', float('nan')):.4f}")
+        logs = logs or {}
+        self.bar.set_postfix(test_mae=f"{logs.get('val_mae', float('nan')):.4f}",
+                             test_r2=f"{logs.get('val_r2', float('nan')):.4f}", refresh=False)
+        self.bar.update(1)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..data import normalise_attribute
 
@@ -93,6 +92,3 @@ class CNNConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
-
-def default_checkpoint(config: CNNConfig) -> Path:
-    return Path("check_point") / "CNN" / config.name

@@ -50,6 +50,6 @@ def export_model(model_dir: str | Path, out: str | Path) -> Path:
         "columns": list(PERIODIC_TABLE),
         "outputs": {"prediction": predictor.unit, "uncertainty": predictor.unit},
         "attribute": predictor.attribute,
-        "source_model": json.loads((Path(model_dir) / "config.json").read_text())["config"],
+        "source_model": json.loads((predictor.model_dir / "config.json").read_text())["config"],
     })
     return out

@@ -56,13 +56,24 @@ def save_model_dir(path: str | Path, config: CNNConfig, member_files: list[Path]
     return path
 
 
+def resolve_model(name: str | Path) -> Path:
+    """A model folder given as its path, as a ``train-cnn`` run folder (its ``model/``), or as the name of
+    a shipped model (``MP_band_gap`` → ``check_point/CNN/MP_band_gap``)."""
+    from ..paths import CHECKPOINTS
+
+    path = Path(name)
+    for candidate in (path, path / "model", CHECKPOINTS / "CNN" / str(name)):
+        if (candidate / "config.json").is_file():
+            return candidate
+    shipped = ", ".join(sorted(p.name for p in (CHECKPOINTS / "CNN").glob("*") if (p / "config.json").is_file()))
+    raise DataError(f"{name}: not a trained CNN folder (no config.json), not a train-cnn run folder and not a "
+                    f"shipped model name ({shipped})")
+
+
 def read_model_dir(path: str | Path) -> tuple[dict, list[Path]]:
     """``(config.json contents, member paths)``; a clear error when ``path`` is not a model."""
-    path = Path(path)
+    path = resolve_model(path)
     cfg = path / "config.json"
-    if not cfg.is_file():
-        raise DataError(f"{path} is not a trained CNN directory (no config.json); train one with "
-                        "`tfmat train-cnn` or use a model under check_point/CNN/")
     info = json.loads(cfg.read_text())
     members = [path / MEMBERS / m for m in info["members"]]
     missing = [str(m) for m in members if not m.is_file()]

@@ -10,7 +10,7 @@ import pandas as pd
 from ..composition import Compositions, formulas_from_counts, parse_formulas
 from ..elements import ATOMIC_NUMBERS, N_ELEMENTS, N_Z
 from ..features import SHAPE, element_fractions, magpie_features
-from .model_dir import read_model_dir
+from .model_dir import read_model_dir, resolve_model
 
 
 class Predictor:
@@ -26,7 +26,7 @@ class Predictor:
         from ..models import cnn  # noqa: F401  registers the saved classes
 
         self.info, paths = read_model_dir(model_dir)
-        self.model_dir, self.batch_size = Path(model_dir), batch_size
+        self.model_dir, self.batch_size = resolve_model(model_dir), batch_size
         self.members = [keras.saving.load_model(p) for p in paths]
         self.unit = self.info.get("unit", "")
         inputs = [keras.Input(SHAPE, name="magpie"), keras.Input((N_Z,), name="fractions")]
@@ -48,11 +48,13 @@ class Predictor:
         """Whether the members have the element-fraction branch (the shipped models do)."""
         return any(m.fraction_units for m in self.members)
 
-    def member_predictions(self, features: np.ndarray, fractions: np.ndarray | None = None) -> np.ndarray:
+    def member_predictions(self, features: np.ndarray, fractions: np.ndarray | None = None,
+                           progress=None) -> np.ndarray:
         """(N, members) predictions from (N, 22, 6) features and (N, 118) element fractions.
 
         ``fractions`` (see :func:`tfmat.features.element_fractions`) may be left
         out only for thesis-only models; :meth:`predict_compositions` computes both.
+        ``progress(k)`` is called after each chunk of ``k`` rows.
         """
         features = np.asarray(features, np.float32)
         if fractions is None:
@@ -63,14 +65,16 @@ class Predictor:
         fractions = np.asarray(fractions, np.float32)
         if len(features) == 0:
             return np.zeros((0, len(self.members)), np.float32)
-        step = self.batch_size
-        out = [np.asarray(self._forward(features[i:i + step], fractions[i:i + step]))
-               for i in range(0, len(features), step)]
+        step, out = self.batch_size, []
+        for i in range(0, len(features), step):
+            out.append(np.asarray(self._forward(features[i:i + step], fractions[i:i + step])))
+            if progress is not None:
+                progress(len(out[-1]))
         return np.concatenate(out).reshape(len(features), len(self.members))
 
-    def predict_compositions(self, comps: Compositions) -> np.ndarray:
+    def predict_compositions(self, comps: Compositions, progress=None) -> np.ndarray:
         """(N, members) predictions for a CSR batch."""
-        return self.member_predictions(magpie_features(comps), element_fractions(comps))
+        return self.member_predictions(magpie_features(comps), element_fractions(comps), progress)
 
     def predict_features(self, features: np.ndarray, fractions: np.ndarray | None = None) -> pd.DataFrame:
         each = self.member_predictions(features, fractions)
@@ -91,7 +95,7 @@ class Predictor:
         each = self.predict_compositions(Compositions.from_counts(counts))
         return each.mean(axis=1), each.std(axis=1)
 
-    def predict(self, inputs: Sequence[str] | np.ndarray) -> pd.DataFrame:
+    def predict(self, inputs: Sequence[str] | np.ndarray, progress=None) -> pd.DataFrame:
         """Predict formula strings or (N, 85) counts.
 
         Returns columns ``row`` (index in ``inputs``), ``formula``,
@@ -103,7 +107,7 @@ class Predictor:
             return pd.DataFrame({"row": np.arange(len(inputs)), "formula": formulas_from_counts(inputs),
                                  "prediction": pred, "uncertainty": unc})
         parsed = parse_formulas(list(inputs))
-        each = self.predict_compositions(parsed.compositions)
+        each = self.predict_compositions(parsed.compositions, progress)
         frame = pd.DataFrame({"row": parsed.rows, "formula": parsed.texts,
                               "prediction": each.mean(axis=1), "uncertainty": each.std(axis=1)})
         frame.attrs["rejects"] = parsed.rejects

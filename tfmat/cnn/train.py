@@ -26,6 +26,7 @@ import pandas as pd
 from ..composition import parse_formulas
 from ..features import element_fractions, magpie_features
 from ..io import record_run, write_csv, write_json
+from ..progress import bar as progress_bar
 from .config import CNNConfig
 
 MEMBERS = "members"
@@ -78,23 +79,23 @@ def load_features(config: CNNConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
     return frame[finite].reset_index(drop=True), x[finite], fractions[finite]
 
 
-def _callbacks(work: Path, config: CNNConfig, log: Callable[[str], None]):
+def _callbacks(work: Path, bar=None):
     import keras
 
-    from .callbacks import ProgressLine, KeepBestR2
+    from .callbacks import EpochBar, KeepBestR2
 
     return [keras.callbacks.BackupAndRestore(str(work / "backup")),
             KeepBestR2(work),
             keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
             keras.callbacks.TerminateOnNaN(),
-            ProgressLine(log, every=max(1, config.epochs // 10))]
+            *([EpochBar(bar)] if bar is not None else [])]
 
 
 def train_member(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Split, config: CNNConfig,
-                 work: Path, log: Callable[[str], None] = print, seed_offset: int = 0):
+                 work: Path, bar=None, seed_offset: int = 0):
     """Fit one model on ``split`` (resuming from ``work`` if present); returns the best-test-R² model.
 
-    ``inputs`` is ``(features, fractions)`` for all rows.
+    ``inputs`` is ``(features, fractions)`` for all rows; ``bar`` (optional) advances once per epoch.
     """
     import keras
 
@@ -107,7 +108,7 @@ def train_member(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Sp
         model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(config.lr, steps)
     model.fit(take(inputs, split.train), y[split.train], batch_size=config.batch_size, epochs=config.epochs,
               validation_data=(take(inputs, split.test), y[split.test]), shuffle=True, verbose=0,
-              callbacks=_callbacks(work, config, log))
+              callbacks=_callbacks(work, bar))
     return model
 
 
@@ -136,13 +137,16 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
         f"{'thesis CNN' if not config.fractions else f'CNN + fraction branch {config.fractions}'}")
 
     fold_scores, member_files, oof = [], [], []
+    todo = sum(not (out / "folds" / s.name / "scores.json").exists() for s in splits)
+    bar = progress_bar(todo * config.epochs, "train-cnn", "epoch", disable=not todo)
     for index, split in enumerate(splits):
         work = out / "folds" / split.name
         done = work / "scores.json"
         if not done.exists():
+            bar.set_description(f"fold {split.name}")
             log(f"fold {split.name}: train {len(split.train)}, test {len(split.test)}, "
                 f"validation {len(split.validation)}")
-            model = train_member(inputs, y, split, config, work, log, seed_offset=index)
+            model = train_member(inputs, y, split, config, work, bar, seed_offset=index)
             model.save(work / "partial.keras")
             (work / "partial.keras").replace(work / "model.keras")
             pred = {part: _predict(model, take(inputs, getattr(split, part))) for part in ("train", "test", "validation")}
@@ -156,6 +160,7 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
         oof.append(val.assign(fold=split.name))
         log(f"fold {split.name}: validation MAE {fold['validation']['mae']:.4f}, R² {fold['validation']['r2']:.4f}")
 
+    bar.close()
     oof = pd.concat(oof, ignore_index=True)
     predictions = pd.DataFrame({"formula": frame["formula"].to_numpy()[oof["row"]], "target": y[oof["row"]],
                                 "predicted": oof["predicted"], "fold": oof["fold"], "set": "validation"})

@@ -65,6 +65,11 @@ class FormulaSet:
     def __len__(self) -> int:
         return len(self.formulas)
 
+    def __repr__(self) -> str:
+        train = int((self.split == "train").sum())
+        return (f"FormulaSet({self.name!r}, {len(self):,} formulas: {train:,} train, {len(self) - train:,} leave-out"
+                + (", labelled" if self.labels is not None else "") + ")")
+
     def subset(self, mask: np.ndarray) -> "FormulaSet":
         idx = np.flatnonzero(mask)
         return FormulaSet(self.name, [self.formulas[i] for i in idx], self.counts[idx], self.split[idx],

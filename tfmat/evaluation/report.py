@@ -25,6 +25,9 @@ class Evaluation:
     uniqueness: np.ndarray
     rejects: list[Reject] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return f"Evaluation({self.summary.get('dataset')!r}, {len(self.uniqueness):,} formulas evaluated)"
+
 
 def read_generated(path: str | Path) -> list[str]:
     """The ``formula`` column of a generated-formula CSV, in file order."""
