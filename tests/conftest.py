@@ -7,11 +7,13 @@ with ``TFMAT_REQUIRE_SHARED=1`` (as ``.ci/run`` sets it) a missing file fails
 the test instead, so CI never passes by skipping.
 """
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the thesis's `function/` imports work from the repository root only
 SHARED = Path(os.environ.get("TFMAT_SHARED", ROOT.parent / "shared"))
 REFERENCE = SHARED / "data" / "reference"
 OPEN = SHARED / "data" / "open"
