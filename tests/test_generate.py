@@ -107,5 +107,8 @@ def test_sample_quality_counts_what_sample_batches_yields(gan_dir):
     assert q.cn_en == int(valid.sum())
     assert q.unique_cn_en == len({f for f, v in zip(formulas, valid) if v}) > 0
     f = q.figures()
-    assert f["distinct"] == pytest.approx(f["decoded"] * f["unique"])
+    n, distinct = len(formulas), len(set(formulas))
+    distinct_valid = len({g for g, v in zip(formulas, valid) if v})
+    assert f == {"decoded": n / 2500, "unique": distinct / n, "cn_en": int(valid.sum()) / n,
+                 "distinct": distinct / 2500, "distinct_cn_en": distinct_valid / 2500}
     assert 0 < f["decoded"] < 1 and 0 < f["unique"] <= 1
