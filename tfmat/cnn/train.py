@@ -172,10 +172,7 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
         from .predict import Predictor
 
         ens = Predictor(checkpoint).predict_features(x[holdout], fractions[holdout])
-        metrics["holdout_ensemble"] = scores(y[holdout], ens["prediction"])
-        metrics["holdout_members"] = _mean_scores([scores(y[holdout], ens[c]) for c in ens.columns
-                                                  if c.startswith("member_")])
-        metrics["holdout_ensemble"]["mean_uncertainty"] = float(ens["uncertainty"].mean())
+        metrics.update(ensemble_scores(y[holdout], ens))
         hold = pd.DataFrame({"formula": frame["formula"].to_numpy()[holdout], "target": y[holdout],
                              "predicted": ens["prediction"], "fold": "ensemble", "set": "holdout",
                              "uncertainty": ens["uncertainty"]})
@@ -192,6 +189,54 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
     log(f"validation MAE {metrics['validation_mean']['mae']:.4f} ± {metrics['validation_mean']['mae_std']:.4f}"
         + (f"; holdout ensemble MAE {metrics['holdout_ensemble']['mae']:.4f}" if len(holdout) else ""))
     return metrics
+
+
+def ensemble_scores(y: np.ndarray, ens: pd.DataFrame) -> dict:
+    """``holdout_ensemble`` (scores of the mean, with ``mean_uncertainty``) and ``holdout_members``
+    (mean and spread of each member's scores) for targets ``y`` and a :meth:`Predictor.predict_features` frame."""
+    from ..models.cnn import scores
+
+    members = [c for c in ens.columns if c.startswith("member_")]
+    return {"holdout_ensemble": {**scores(y, ens["prediction"]), "mean_uncertainty": float(ens["uncertainty"].mean())},
+            "holdout_members": _mean_scores([scores(y, ens[c]) for c in members]) if members else None}
+
+
+def score_holdout(model_dir: str | Path, validation: bool = False) -> dict:
+    """Recompute a trained ensemble's holdout scores from its directory and its data.
+
+    The holdout is the rows :func:`make_splits` sets aside for the config saved in
+    ``model_dir`` (the same data, deduplicated and loaded as in training); returns
+    ``compositions``, ``holdout_rows`` and the keys of :func:`ensemble_scores`.
+    With ``validation``, also ``validation_mean`` and ``validation_pooled``: each
+    member scored on its own validation fold (members are named after their split).
+    """
+    from ..data import load_property_dataset
+    from ..models.cnn import scores
+    from .predict import Predictor
+
+    predictor = Predictor(model_dir)
+    config = CNNConfig.from_dict(predictor.info["config"])
+    if not config.holdout:
+        raise ValueError(f"{model_dir} was trained without a holdout (config holdout = 0)")
+    frame = load_property_dataset(config.data_name, config.attribute, data=config.data)
+    frame = frame[np.isfinite(frame["target"].to_numpy(float))].reset_index(drop=True)
+    holdout, splits = make_splits(len(frame), config)
+    rows = np.arange(len(frame)) if validation else holdout
+    comps = parse_formulas(frame["formula"].to_numpy()[rows].tolist()).compositions
+    each = predictor.member_predictions(magpie_features(comps), element_fractions(comps))
+    y = frame["target"].to_numpy(np.float32)[rows]
+    at = np.searchsorted(rows, holdout)
+    ens = pd.DataFrame({"prediction": each[at].mean(axis=1), "uncertainty": each[at].std(axis=1)})
+    for j in range(each.shape[1] if each.shape[1] > 1 else 0):
+        ens[f"member_{j}"] = each[at, j]
+    out = {"compositions": len(frame), "holdout_rows": len(holdout), **ensemble_scores(y[at], ens)}
+    if validation:
+        names = [Path(m).stem for m in predictor.info["members"]]
+        folds = [(s, names.index(s.name)) for s in splits if s.name in names]
+        out["validation_mean"] = _mean_scores([scores(y[s.validation], each[s.validation, j]) for s, j in folds])
+        rows_v = np.concatenate([s.validation for s, _ in folds])
+        out["validation_pooled"] = scores(y[rows_v], np.concatenate([each[s.validation, j] for s, j in folds]))
+    return out
 
 
 def _mean_scores(items: list[dict]) -> dict:
@@ -215,4 +260,5 @@ def _epoch_table(out: Path, splits: list[Split]) -> pd.DataFrame:
     return table[["fold", "epoch"] + [c for c in table.columns if c not in ("fold", "epoch")]]
 
 
-__all__ = ["Split", "make_splits", "load_features", "take", "train_member", "run_training"]
+__all__ = ["Split", "make_splits", "load_features", "take", "train_member", "run_training", "ensemble_scores",
+           "score_holdout"]

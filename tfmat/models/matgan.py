@@ -19,13 +19,14 @@ Odd heights (6→11→22→43→85) come from transposed convolutions with expli
 Critic normalisation: ``"batch"`` (thesis code) or ``"layer"`` (what the
 WGAN-GP paper advises, since batch norm couples the samples whose gradients
 the penalty constrains). ``DEFAULT_CRITIC_NORM`` is layer norm by measurement
-(``benchmarks/gan_norm.json``): with the thesis hyperparameters on MP, layer
-norm brings the samples' element occurrence rates near the data's within
-200–600 steps, while batch norm is still far off (most elements above the
-decoding threshold, nothing decodes) after 600 steps.
+(``benchmarks/gan_norm.json``): on MP at the shipped GAN-MP's learning rates
+(G 1e-4 / D 1e-3), layer norm decodes 24–46% of the samples from step 900 to
+1,800, while with batch norm nothing decodes at any checkpoint to step 1,800
+(most elements stay above the decoding threshold).
 
-XLA (``jit_compile``) is off by default: on the 2-core CPU it made train_step
-several times slower (``benchmarks/gan_speed.json``).
+XLA (``jit_compile``) is off by default: on the shared 2-core CPU it made
+GAN-MP's train_step 2.0× slower (median of 5 interleaved repeats,
+``benchmarks/gan_speed.json``).
 """
 from __future__ import annotations
 

@@ -1,0 +1,61 @@
+"""The shipped CNN ensembles score on their holdout what check_point/CNN/README.md states.
+
+Reads only the repository (``check_point/CNN/`` and the embedded ``data/``):
+each ensemble is reloaded, its holdout rebuilt from the config saved beside it,
+and the MAE / RMSE / R² printed in the README's Scores table (the bold
+ensemble column) must be the recomputed figures, rounded as printed. The
+band-gap members, rescored on their own validation folds, must give the
+scores their training recorded.
+"""
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CNN = ROOT / "check_point" / "CNN"
+ROWS = {"MP_band_gap": "MP band gap", "MP_formation_energy": "MP formation energy", "OQMD_delta_e": "OQMD ΔH"}
+NUMBER = r"(\d+(?:\.\d+)?)"
+
+
+def quoted(label: str) -> list[str]:
+    """The README's ensemble MAE, RMSE and R² (as printed) in the Scores row that starts with ``label``."""
+    text = (CNN / "README.md").read_text(encoding="utf-8")
+    scores = text.split("## Scores", 1)[1]
+    row = next((line for line in scores.splitlines() if line.startswith(f"| {label} (")), None)
+    assert row is not None, f"no Scores row for {label!r} in check_point/CNN/README.md"
+    found = re.search(rf"\*\*{NUMBER}\*\* / {NUMBER} / {NUMBER}", row)
+    assert found, f"no '**MAE** / RMSE / R²' ensemble figures in the row {row!r}"
+    return list(found.groups())
+
+
+def close(printed: str, value: float) -> bool:
+    """``value`` rounds to ``printed`` (half a unit in its last printed decimal, plus float slack)."""
+    decimals = len(printed.split(".")[1]) if "." in printed else 0
+    return abs(value - float(printed)) <= 0.5 * 10 ** -decimals + 1e-9
+
+
+@pytest.mark.parametrize("name", list(ROWS))
+def test_shipped_ensemble_holdout_matches_readme(name):
+    from tfmat.cnn import score_holdout
+
+    printed = quoted(ROWS[name])
+    got = score_holdout(CNN / name)
+    ens = got["holdout_ensemble"]
+    assert got["holdout_rows"] == ens["n"] == round(0.1 * got["compositions"])
+    for key, text in zip(("mae", "rmse", "r2"), printed):
+        assert close(text, ens[key]), f"{name}: README says {key} {text}, the shipped model scores {ens[key]:.6f}"
+
+
+def test_rescored_validation_folds_match_the_training_record():
+    """Each member rescored on its own validation fold gives the scores training recorded in metrics.json."""
+    import json
+
+    from tfmat.cnn import score_holdout
+
+    model = CNN / "MP_band_gap"
+    recorded = json.loads((model / "metrics.json").read_text())
+    got = score_holdout(model, validation=True)
+    for key in ("validation_mean", "validation_pooled", "holdout_ensemble", "holdout_members"):
+        for stat, value in recorded[key].items():
+            assert got[key][stat] == pytest.approx(value, rel=1e-5, abs=1e-6), (key, stat)
