@@ -28,7 +28,8 @@ import tensorflow as tf
 from tfmat.composition import decode, decode_counts
 from tfmat.data import gan_pipeline, load_gan_dataset
 from tfmat.io import write_json
-from tfmat.models.matgan import THESIS_CONFIGS, build_matgan
+from tfmat.gan.config import THESIS_CONFIGS
+from tfmat.gan.matgan import build_matgan
 
 
 def score(generator, reference_rate, n=2000) -> dict:

@@ -22,7 +22,7 @@ import numpy as np
 
 from tfmat.chemistry import SMACT_DEFAULT, THESIS, check
 from tfmat.data import load_gan_dataset
-from tfmat.generate import load_generator, sample_batches
+from tfmat.gan.sampling import load_generator, sample_batches
 from tfmat.io import write_json
 
 

@@ -26,7 +26,8 @@ import numpy as np
 
 from tfmat.data import gan_pipeline, load_gan_dataset
 from tfmat.io import write_json
-from tfmat.models.matgan import THESIS_CONFIGS, build_matgan
+from tfmat.gan.config import THESIS_CONFIGS
+from tfmat.gan.matgan import build_matgan
 
 
 def variants(db: str, extra_batch: list[int]) -> list[tuple[int, bool]]:

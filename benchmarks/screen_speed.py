@@ -35,7 +35,7 @@ from tfmat.chemistry import check_compositions, rules_named  # noqa: E402
 from tfmat.cnn.predict import Predictor  # noqa: E402
 from tfmat.composition import Compositions, decode  # noqa: E402
 from tfmat.features import element_fractions, magpie_features  # noqa: E402
-from tfmat.generate import load_generator  # noqa: E402
+from tfmat.gan.sampling import load_generator  # noqa: E402
 from tfmat.io import write_json  # noqa: E402
 from tfmat.screen import Pool, ScreenConfig  # noqa: E402
 

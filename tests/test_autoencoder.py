@@ -11,7 +11,7 @@ from tfmat.composition import encode, decode_counts
 from tfmat.data import load_gan_dataset
 from tfmat.elements import SYMBOL_TO_INDEX
 from tfmat.models.autoencoder import AutoencoderConfig, ExactDecode, build_autoencoder, decodable, dice_loss
-from tfmat.models.matgan import layer_shapes
+from tfmat.gan.matgan import layer_shapes
 
 
 @pytest.fixture(scope="module")

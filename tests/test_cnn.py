@@ -131,13 +131,13 @@ def test_keep_best_r2_restores_the_best_epoch(tmp_path, small_csv):
     _, (split,) = make_splits(len(y), config)
     model = train_member((x, fractions), y, split, config, tmp_path / "w")
     history = pd.read_csv(tmp_path / "w" / "history.csv")
-    best = json.loads((tmp_path / "w" / "best.json").read_text())
-    assert best["r2"] == pytest.approx(history["val_r2"].max(), rel=1e-5)
+    best = json.loads((tmp_path / "w" / "best.weights.h5.json").read_text())
+    assert best["val_r2"] == pytest.approx(history["val_r2"].max(), rel=1e-5)
     assert best["epoch"] < len(history) - 1  # the last epoch is worse, so restoring matters
     restored = model.evaluate(take((x, fractions), split.test), y[split.test], batch_size=config.batch_size,
                               return_dict=True, verbose=0)
     assert (tmp_path / "w" / "history.csv").exists()
-    assert restored["r2"] == best["r2"]  # Keras's test R² of the returned model, bit for bit
+    assert restored["r2"] == best["val_r2"]  # Keras's test R² of the returned model, bit for bit
 
 
 def test_predict_cli_rows_rejects_and_exit_codes(tmp_path):

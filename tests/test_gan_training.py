@@ -16,7 +16,8 @@ from tfmat.chemistry import THESIS, check
 from tfmat.cli import main
 from tfmat.composition import decode, decode_counts
 from tfmat.data import gan_pipeline, load_gan_dataset
-from tfmat.models.matgan import GanConfig, build_matgan
+from tfmat.gan.config import GanConfig
+from tfmat.gan.matgan import build_matgan
 
 QUICK = ["--limit", "256", "--batch-size", "64", "--progress", "0"]
 
@@ -51,7 +52,7 @@ def test_train_writes_checkpoint_config_metrics_and_logs(tmp_path):
 
 def test_the_kept_generator_is_the_best_scoring_epoch(tmp_path):
     """Selection scores fixed-noise samples: rescoring the kept generator gives its recorded figures."""
-    from tfmat.generate import load_generator, sample_quality
+    from tfmat.gan.sampling import load_generator, sample_quality
 
     out = tmp_path / "run"
     assert main(["train-gan", "MP", "--limit", "3200", "--batch-size", "64", "--epochs", "3", "--out", str(out),
@@ -151,17 +152,18 @@ MIRRORED = r"""
 import sys, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from tfmat.models.matgan import GanConfig, build_matgan
-from tfmat.training import select_strategy
+from tfmat.gan.config import GanConfig
+from tfmat.gan.matgan import build_matgan
+from tfmat.distribute import select_strategy
 strategy = select_strategy("mirrored")
 assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
 with strategy.scope():
     gan = build_matgan(GanConfig())
-a, b = strategy.experimental_local_results(strategy.run(tf.function(lambda: gan.sample_latent(4))))
+a, b = strategy.experimental_local_results(strategy.run(tf.function(lambda: gan.noise('generator', 4))))
 assert not (a.numpy() == b.numpy()).all(), "replicas drew the same noise"
 from tfmat.cli import main
 sys.exit(main(["train-gan", "MP", "--limit", "256", "--batch-size", "64", "--epochs", "2", "--out", sys.argv[1],
-               "--strategy", "mirrored", "--progress", "0"]))
+               "--strategy", "mirrored", "--select-samples", "1000", "--progress", "0"]))
 """
 
 

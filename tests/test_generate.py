@@ -1,4 +1,4 @@
-"""Streaming generation from a saved generator: ``tfmat generate`` and :mod:`tfmat.generate`."""
+"""Streaming generation from a saved generator: ``tfmat generate`` and :mod:`tfmat.gan.sampling`."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,9 +7,9 @@ import tensorflow as tf
 from tfmat.cli import main
 from tfmat.composition import encode_formulas
 from tfmat.chemistry import THESIS, check
-from tfmat.generate import (GENERATOR_FILE, load_generator, sample_batches, sample_counts, sample_quality,
-                            write_formulas)
-from tfmat.models.matgan import build_generator
+from tfmat.gan.matgan import build_generator
+from tfmat.gan.sampling import (GENERATOR_FILE, load_generator, sample_batches, sample_counts, sample_quality,
+                                write_formulas)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_same_seed_same_file_other_seed_other_file(gan_dir, tmp_path):
 
 
 def test_sample_counts_streams_bounded_batches(gan_dir, monkeypatch):
-    import tfmat.generate as gen
+    import tfmat.gan.sampling as gen
 
     generator = load_generator(gan_dir)
     seen = []

@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` on success."""
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    The temporary name ends in ``path``'s full name, so writers that check
+    the suffix (``.keras``, ``.weights.h5``) accept it. Nothing is left behind
+    when the block raises.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=f".{path.name}", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -30,6 +36,34 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary directory next to ``path``; on success it replaces ``path`` (a
+    directory that exists is moved aside first and removed once the new one is in place)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    old = None
+    try:
+        yield tmp
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            os.replace(path, old / path.name)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def save_atomically(path: str | os.PathLike, save: Callable[[str], None]) -> Path:
+    """Call ``save`` (a writer taking a path, such as ``model.save``) on a temporary sibling of
+    ``path``, then rename it into place."""
+    with atomic_path(path) as tmp:
+        save(str(tmp))
+    return Path(path)
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
@@ -48,6 +82,23 @@ def write_csv(path: str | os.PathLike, frame, **kwargs) -> Path:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, **kwargs)
     return Path(path)
+
+
+def clear_run(path: str | os.PathLike, overwrite: bool, keep: tuple[str, ...] = ()) -> None:
+    """With ``overwrite``, remove a training run directory (all but the entries named in ``keep``) so
+    the run starts clean; without it, leave it to be resumed."""
+    path = Path(path)
+    if not overwrite or not path.exists():
+        return
+    print(f"--overwrite: removing {path}", file=sys.stderr)
+    if not path.is_dir():
+        path.unlink()
+    elif not keep:
+        shutil.rmtree(path)
+    else:
+        for entry in path.iterdir():
+            if entry.name not in keep:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
 def record_run(out_dir: str | os.PathLike, config: dict, name: str = "run.json") -> Path:

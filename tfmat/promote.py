@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .data.errors import DataError
+from .io import atomic_dir
 
 CARD = "MODEL_CARD.md"
 
@@ -64,23 +65,15 @@ def promote(run: str | Path, dest: str | Path, overwrite: bool = False) -> Path:
         raise FileExistsError(f"{dest} exists; pass --overwrite to replace it")
     if dest.resolve() in (run.resolve(), folder.resolve()):
         raise DataError(f"{dest} is the run itself")
-    tmp = dest.with_name(f".{dest.name}.promote")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    copied = []
-    for name in kind.files:
-        src = next((p for p in (folder / name, run / name) if p.exists()), None)
-        if src is None:
-            continue
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp / name)
-        copied.append(name)
-    (tmp / CARD).write_text(model_card(kind, run, folder, copied))
-    old = dest.with_name(f".{dest.name}.replaced")
-    if dest.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        dest.rename(old)
-    tmp.rename(dest)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_dir(dest) as tmp:
+        copied = []
+        for name in kind.files:
+            src = next((p for p in (folder / name, run / name) if p.exists()), None)
+            if src is None:
+                continue
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp / name)
+            copied.append(name)
+        (tmp / CARD).write_text(model_card(kind, run, folder, copied))
     return dest
 
 

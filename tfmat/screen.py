@@ -19,7 +19,6 @@ stage works in chunks of ``batch_size``, so the peak memory hardly grows with
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -29,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from .composition import Compositions, formulas_of, parse_formulas
-from .generate import GENERATION_BATCH
-from .io import write_csv, write_json
+from .gan.sampling import GENERATION_BATCH
+from .io import atomic_dir, write_csv, write_json
 from .paths import CHECKPOINTS
 from .progress import bar as progress_bar
 
@@ -124,7 +123,7 @@ def gan_dataset(gan_dir: str) -> str:
 
 def generate_pool(config: ScreenConfig, timer: Timer, counts_out: dict) -> Pool:
     """Stage 1 for generated samples: sample, decode, deduplicate."""
-    from .generate import load_generator, sample_batches
+    from .gan.sampling import load_generator, sample_batches
 
     with timer("load_models"):
         generator = load_generator(config.gan)
@@ -240,35 +239,30 @@ def screen(config: ScreenConfig, out_dir: str | Path, overwrite: bool = False) -
         bar.update(len(x))
     bar.close()
 
-    with timer("write"):
-        candidates = pd.DataFrame({
-            "formula": formulas, "arity": comps.n_elements, "cn": cn, "en": en,
-            "formation_energy": fe, "formation_energy_uncertainty": fe_u,
-            "band_gap": bg, "band_gap_uncertainty": bg_u})
-        summary = {
-            "mode": "input" if config.input else "generate",
-            "config": asdict(config),
-            "counts": counts,
-            "table_5_2_rows": 0,
-            "units": {"formation_energy": "eV/atom", "band_gap": "eV"},
-        }
-        tmp = out_dir.with_name(f".{out_dir.name}.partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        write_csv(tmp / "candidates.csv", candidates, float_format="%.4f")
-        write_csv(tmp / "table_5_1.csv", table_5_1(candidates, config.top), float_format="%.4f")
-        t52 = table_5_2(candidates, config)
-        write_csv(tmp / "table_5_2.csv", t52, float_format="%.4f")
-        summary["table_5_2_rows"] = len(t52)
-        if rejects is not None:
-            write_csv(tmp / "rejects.csv", rejects)
-        histograms(candidates, tmp / "histograms.png")
-    summary["seconds"] = {k: round(v, 3) for k, v in timer.seconds.items()}
-    summary["seconds"]["total"] = round(time.perf_counter() - start, 3)
-    write_json(tmp / "summary.json", summary)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    tmp.rename(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        with timer("write"):
+            candidates = pd.DataFrame({
+                "formula": formulas, "arity": comps.n_elements, "cn": cn, "en": en,
+                "formation_energy": fe, "formation_energy_uncertainty": fe_u,
+                "band_gap": bg, "band_gap_uncertainty": bg_u})
+            summary = {
+                "mode": "input" if config.input else "generate",
+                "config": asdict(config),
+                "counts": counts,
+                "table_5_2_rows": 0,
+                "units": {"formation_energy": "eV/atom", "band_gap": "eV"},
+            }
+            write_csv(tmp / "candidates.csv", candidates, float_format="%.4f")
+            write_csv(tmp / "table_5_1.csv", table_5_1(candidates, config.top), float_format="%.4f")
+            t52 = table_5_2(candidates, config)
+            write_csv(tmp / "table_5_2.csv", t52, float_format="%.4f")
+            summary["table_5_2_rows"] = len(t52)
+            if rejects is not None:
+                write_csv(tmp / "rejects.csv", rejects)
+            histograms(candidates, tmp / "histograms.png")
+        summary["seconds"] = {k: round(v, 3) for k, v in timer.seconds.items()}
+        summary["seconds"]["total"] = round(time.perf_counter() - start, 3)
+        write_json(tmp / "summary.json", summary)
     return summary
 
 

@@ -1,15 +1,14 @@
-"""Training plumbing shared by the models: distribution strategy, callbacks, resume.
+"""Training plumbing shared by the model families: callbacks and resume.
 
-* :func:`select_strategy` — ``auto`` (MirroredStrategy over the GPUs when
-  more than one is visible, else the default strategy), ``default`` or
-  ``mirrored`` (all GPUs, or all logical CPU devices when there is no GPU).
+(Where training runs, the ``tf.distribute`` strategies, is :mod:`tfmat.distribute`.)
+
 * :func:`run_callbacks` — the callbacks every long run gets: a backup every
   ``backup_every`` batches and at each epoch end (a killed run resumes from
   it when rerun with the same output directory), a per-epoch metrics CSV and
   TensorBoard scalars (:class:`EpochLog`), a stop on NaN, and any exports passed in.
 * :class:`SaveEachEpoch` — writes a servable artefact atomically after every epoch.
-* :class:`KeepBest` — scores the model after every epoch and keeps the best
-  epoch's artefact (model selection that survives a resume).
+* :class:`KeepBest` — keeps the best epoch's artefact by a figure in the
+  epoch's logs or one it measures (model selection that survives a resume).
 """
 from __future__ import annotations
 
@@ -22,23 +21,11 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-from .io import write_json
-from .models.matgan_config import STRATEGIES
+from .io import save_atomically, write_json
 
 BACKUP_DIR = "backup"
 METRICS_CSV = "metrics.csv"
 LOG_DIR = "logs"
-
-
-def select_strategy(name: str = "auto") -> tf.distribute.Strategy:
-    """The ``tf.distribute`` strategy called ``name`` (see the module docstring)."""
-    if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
-    gpus = tf.config.list_logical_devices("GPU")
-    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
-        devices = gpus or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
-    return tf.distribute.get_strategy()
 
 
 class Backup(keras.callbacks.BackupAndRestore):
@@ -91,18 +78,6 @@ class EpochLog(keras.callbacks.Callback):
             self._writer = None
 
 
-def save_atomically(path: str | os.PathLike, save: Callable[[str], None]) -> None:
-    """Call ``save`` on a temporary sibling of ``path``, then rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{os.getpid()}.{path.name}")  # keeps the suffix Keras wants
-    try:
-        save(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 class SaveEachEpoch(keras.callbacks.Callback):
     """``save(path)`` after each epoch, atomically."""
 
@@ -116,32 +91,44 @@ class SaveEachEpoch(keras.callbacks.Callback):
 
 
 class KeepBest(keras.callbacks.Callback):
-    """After each epoch: ``measure()`` → a dict of figures, added to the epoch's logs
-    (so the metrics CSV records them); when ``figures[key]`` beats every earlier
-    epoch's, ``save(path)`` atomically. The best score and epoch are kept in
-    ``<path>.json``, so a resumed run still knows them.
+    """Keep the artefact of the epoch with the highest ``logs[key]``.
+
+    After each epoch: ``measure()`` (optional) returns figures that are added
+    to the epoch's logs, so the metrics CSV records them; when ``logs[key]``
+    beats every earlier epoch's, ``save(path)`` runs atomically (default:
+    ``model.save``, or ``model.save_weights`` with ``weights_only``). The best
+    epoch's logs go to ``<path>.json``, so a resumed run still knows them.
+    With ``restore``, the model loads the kept weights when training ends.
     """
 
-    def __init__(self, path: str | os.PathLike, save: Callable[[str], None], measure: Callable[[], dict],
-                 key: str):
+    def __init__(self, path: str | os.PathLike, key: str, save: Callable[[str], None] | None = None,
+                 measure: Callable[[], dict] | None = None, weights_only: bool = False, restore: bool = False):
         super().__init__()
-        self.path, self.save, self.measure, self.key = Path(path), save, measure, key
+        self.path, self.key, self._save, self.measure = Path(path), key, save, measure
+        self.weights_only, self.restore = weights_only, restore
         self.state_path = self.path.with_name(self.path.name + ".json")
 
     def best(self) -> dict | None:
-        """``{"epoch": ..., key: ...}`` of the kept artefact, or None."""
+        """``{"epoch": ..., key: ..., ...}`` of the kept artefact, or None."""
         if self.state_path.is_file() and self.path.is_file():
             return json.loads(self.state_path.read_text())
         return None
 
     def on_epoch_end(self, epoch, logs=None):
-        figures = {k: float(v) for k, v in self.measure().items()}
-        if logs is not None:
-            logs.update(figures)
+        logs = logs if logs is not None else {}
+        if self.measure is not None:
+            logs.update({k: float(v) for k, v in self.measure().items()})
+        if self.key not in logs:
+            return
         best = self.best()
-        if best is None or figures[self.key] > best[self.key]:
-            save_atomically(self.path, self.save)
-            write_json(self.state_path, {"epoch": epoch, **figures})
+        if best is None or float(logs[self.key]) > best[self.key]:
+            save = self._save or (self.model.save_weights if self.weights_only else self.model.save)
+            save_atomically(self.path, save)
+            write_json(self.state_path, {"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
+
+    def on_train_end(self, logs=None):
+        if self.restore and self.path.is_file():
+            self.model.load_weights(self.path)
 
 
 def run_callbacks(out_dir: str | os.PathLike, backup_every: int | None = None,

@@ -11,12 +11,11 @@ import argparse
 import importlib
 import sys
 
+from ..errors import UsageError
+from ..io import clear_run  # noqa: F401 (the training commands' --overwrite)
+
 SUBCOMMANDS = ["tfmat.cli.data", "tfmat.cli.cnn", "tfmat.cli.gan", "tfmat.cli.evaluate", "tfmat.cli.screen", "tfmat.cli.autoencoder",
                "tfmat.cli.promote"]
-
-
-class UsageError(Exception):
-    """Bad input from the user: reported in one sentence, exit status 2."""
 
 
 def add_overwrite(parser: argparse.ArgumentParser) -> None:
@@ -30,16 +29,6 @@ def refuse_existing(path, overwrite: bool) -> None:
 
     if Path(path).exists() and not overwrite:
         raise UsageError(f"{path} exists; pass --overwrite to replace it")
-
-
-def clear_run(path, overwrite: bool) -> None:
-    """With ``--overwrite``, remove a training run directory so the run starts clean (else it resumes)."""
-    import shutil
-    from pathlib import Path
-
-    if overwrite and Path(path).exists():
-        print(f"--overwrite: removing {path}", file=sys.stderr)
-        shutil.rmtree(path) if Path(path).is_dir() else Path(path).unlink()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -48,8 +48,8 @@ def _subsample(counts, limit, seed):
 def train_ae(args) -> int:
     from ..data import DataError, gan_pipeline, load_gan_dataset
     from ..io import record_run, write_json
-    from ..models.autoencoder import AutoencoderConfig, KeepBest, build_autoencoder, decodable
-    from ..training import completed_epochs, run_callbacks
+    from ..models.autoencoder import AutoencoderConfig, build_autoencoder, decodable
+    from ..training import KeepBest, completed_epochs, run_callbacks
 
     for name in ("epochs", "batch_size", "limit", "test_limit"):
         value = getattr(args, name)

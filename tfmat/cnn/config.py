@@ -58,7 +58,7 @@ class CNNConfig:
         self.check()
 
     def check(self) -> None:
-        from ..cli import UsageError
+        from ..errors import UsageError
 
         problems = []
         if self.data_name not in SOURCES:

@@ -79,16 +79,23 @@ def load_features(config: CNNConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
     return frame[finite].reset_index(drop=True), x[finite], fractions[finite]
 
 
+BEST_WEIGHTS = "best.weights.h5"  # a member's best-test-R² weights in its work folder; the epoch in .json
+
+
 def _callbacks(work: Path, bar=None):
     import keras
 
-    from .callbacks import EpochBar, KeepBestR2
+    from ..training import KeepBest
+    from .callbacks import EpochBar
 
-    return [keras.callbacks.BackupAndRestore(str(work / "backup")),
-            KeepBestR2(work),
+    work.mkdir(parents=True, exist_ok=True)
+    # the best test R² weights are kept and restored at the end; the backup comes last, so an epoch counts
+    # as done only once its outputs are written
+    return [KeepBest(work / BEST_WEIGHTS, "val_r2", weights_only=True, restore=True),
             keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
             keras.callbacks.TerminateOnNaN(),
-            *([EpochBar(bar)] if bar is not None else [])]
+            *([EpochBar(bar)] if bar is not None else []),
+            keras.callbacks.BackupAndRestore(str(work / "backup"))]
 
 
 def train_member(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Split, config: CNNConfig,

@@ -1,1 +1,1 @@
-"""Keras models: MatGAN generators and critics, the adversarial base, the CNN, the autoencoder."""
+"""Keras models outside the adversarial family: the thesis CNN and the formula autoencoder."""

@@ -10,10 +10,7 @@ per formula. A formula is *decodable* when decoding its reconstruction
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -21,8 +18,8 @@ from keras import ops
 
 from ..composition import DECODE_TOLERANCE, decode_counts, encode
 from ..elements import MAX_COUNT, N_ELEMENTS
-from ..io import write_json
-from .matgan import ARCHITECTURES, build_generator
+from ..gan.config import ARCHITECTURES
+from ..gan.matgan import build_generator
 
 
 @dataclass
@@ -123,32 +120,3 @@ def reconstruct_counts(model: keras.Model, counts: np.ndarray, batch_size: int =
 def decodable(model: keras.Model, counts: np.ndarray, batch_size: int = 2048) -> np.ndarray:
     """Per formula: does its reconstruction decode back to exactly its counts?"""
     return (reconstruct_counts(model, counts, batch_size) == np.asarray(counts)).all(axis=1)
-
-
-class KeepBest(keras.callbacks.Callback):
-    """Save the model (atomically, to ``path``) whenever ``monitor`` reaches a new maximum.
-
-    The best value and its epoch go to ``path`` + ``.json``, so a resumed run keeps comparing against it.
-    """
-
-    def __init__(self, path, monitor: str = "val_exact"):
-        super().__init__()
-        self.path, self.monitor, self.best = Path(path), monitor, -np.inf
-
-    @property
-    def record(self) -> Path:
-        return self.path.with_name(self.path.name + ".json")
-
-    def on_train_begin(self, logs=None):
-        if self.record.is_file() and self.path.is_file():
-            self.best = json.loads(self.record.read_text())["value"]
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None or value <= self.best:
-            return
-        self.best = float(value)
-        tmp = self.path.with_name(f".{os.getpid()}.{self.path.name}")  # keeps the .keras suffix
-        self.model.save(tmp)
-        os.replace(tmp, self.path)
-        write_json(self.record, {"monitor": self.monitor, "value": self.best, "epoch": epoch + 1})

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from ..elements import MAX_COUNT
 
-STRATEGIES = ("auto", "default", "mirrored")
 DEFAULT_CRITIC_NORM = "layer"
 
 

@@ -16,8 +16,8 @@ from typing import Iterator
 
 import numpy as np
 
-from .composition import DECODE_TOLERANCE, Decoded, decode
-from .io import atomic_path
+from ..composition import DECODE_TOLERANCE, Decoded, decode
+from ..io import atomic_path
 
 GENERATOR_FILE = "generator.keras"  # the generator a run ships: its best epoch when selection is on
 LAST_GENERATOR_FILE = "generator_last.keras"  # the latest epoch's generator
@@ -120,7 +120,7 @@ class SampleQuality:
 
 def sample_quality(generator, n: int = 20_000, seed: int = 0, batch_size: int = GENERATION_BATCH, rules=None) -> SampleQuality:
     """Score ``n`` samples (noise seed ``seed``); CN+EN under ``rules`` (thesis rules by default)."""
-    from .chemistry import THESIS, check
+    from ..chemistry import THESIS, check
 
     valid_of: dict[str, bool] = {}
     samples = decoded = cn_en = 0

@@ -30,13 +30,11 @@ GAN-MP's train_step 2.0× slower (median of 5 interleaved repeats,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 
 from ..elements import MAX_COUNT, N_ELEMENTS
-from .matgan_config import (ARCHITECTURES, DEFAULT_CRITIC_NORM, THESIS_CONFIGS, Architecture, GanConfig,  # noqa: F401
-                           Layer)
+from .adversarial import Adversarial
+from .config import ARCHITECTURES, DEFAULT_CRITIC_NORM, GanConfig
 
 LEAK = 0.2
 
@@ -49,9 +47,9 @@ def _output_padding(size_in: int, size_out: int, kernel: int, stride: int) -> in
     return extra
 
 
-def _normalisation(kind: str, name: str):
+def _normalisation(kind: str, name: str, synchronized: bool = False):
     if kind == "batch":
-        return keras.layers.BatchNormalization(name=name)
+        return keras.layers.BatchNormalization(name=name, synchronized=synchronized)
     if kind == "layer":
         return keras.layers.LayerNormalization(axis=(1, 2, 3), name=name)
     if kind == "none":
@@ -59,13 +57,17 @@ def _normalisation(kind: str, name: str):
     raise ValueError(f"unknown critic normalisation {kind!r} (batch, layer or none)")
 
 
-def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str = "generator") -> keras.Model:
-    """Noise (latent_dim,) → (85, 8, 1) in [0, 1]; batch norm + ReLU after every hidden layer."""
+def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str = "generator",
+                    synchronized: bool = False) -> keras.Model:
+    """Noise (latent_dim,) → (85, 8, 1) in [0, 1]; batch norm + ReLU after every hidden layer.
+
+    ``synchronized`` batch norms use the statistics of the global batch across replicas (TensorFlow only).
+    """
     arch = ARCHITECTURES[architecture]
     z = keras.Input((latent_dim,), name="noise")
     h, w, c = arch.seed_shape
     x = keras.layers.Dense(h * w * c, name="fc")(z)
-    x = keras.layers.BatchNormalization(name="fc_bn")(x)
+    x = keras.layers.BatchNormalization(name="fc_bn", synchronized=synchronized)(x)
     x = keras.layers.ReLU(name="fc_relu")(x)
     x = keras.layers.Reshape(arch.seed_shape, name="reshape")(x)
     shape = arch.seed_shape
@@ -77,13 +79,14 @@ def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str =
                                          output_padding=pads, name=f"deconv{i + 1}",
                                          activation="sigmoid" if i == last else None)(x)
         if i != last:
-            x = keras.layers.BatchNormalization(name=f"deconv{i + 1}_bn")(x)
+            x = keras.layers.BatchNormalization(name=f"deconv{i + 1}_bn", synchronized=synchronized)(x)
             x = keras.layers.ReLU(name=f"deconv{i + 1}_relu")(x)
         shape = layer.shape
     return keras.Model(z, x, name=name)
 
 
-def build_critic(architecture: str = "mp", norm: str = DEFAULT_CRITIC_NORM, name: str = "critic") -> keras.Model:
+def build_critic(architecture: str = "mp", norm: str = DEFAULT_CRITIC_NORM, name: str = "critic",
+                 synchronized: bool = False) -> keras.Model:
     """(85, 8, 1) → one score; normalisation + leaky ReLU (0.2) after every conv."""
     arch = ARCHITECTURES[architecture]
     inp = keras.Input((N_ELEMENTS, MAX_COUNT, 1), name="matrix")
@@ -91,7 +94,7 @@ def build_critic(architecture: str = "mp", norm: str = DEFAULT_CRITIC_NORM, name
     for i, layer in enumerate(arch.critic):
         x = keras.layers.Conv2D(layer.filters, layer.kernel, strides=layer.strides, padding="same",
                                 name=f"conv{i + 1}")(x)
-        normalise = _normalisation(norm, f"conv{i + 1}_norm")
+        normalise = _normalisation(norm, f"conv{i + 1}_norm", synchronized)
         if normalise is not None:
             x = normalise(x)
         x = keras.layers.LeakyReLU(LEAK, name=f"conv{i + 1}_lrelu")(x)
@@ -106,20 +109,21 @@ def layer_shapes(model: keras.Model) -> list[tuple[str, tuple]]:
     return [(layer.name, tuple(layer.output.shape[1:])) for layer in model.layers if isinstance(layer, kinds)]
 
 
-def build_matgan(config: GanConfig):
-    """A compiled :class:`~tfmat.models.adversarial.AdversarialModel` for ``config``.
-
-    Call inside ``strategy.scope()`` when training under ``tf.distribute``.
+def build_matgan(config: GanConfig) -> Adversarial:
+    """A compiled WGAN-GP (:class:`~tfmat.gan.adversarial.Adversarial`) of one generator and one
+    critic for ``config``, optimizer slots built. Call inside ``strategy.scope()`` under ``tf.distribute``:
+    with several replicas the batch norms are synchronised, so that they see the global batch as on one
+    device and every replica keeps the same moving statistics.
     """
-    from .adversarial import AdversarialModel
+    import tensorflow as tf
 
     keras.utils.set_random_seed(config.seed)
-    gan = AdversarialModel(build_generator(config.architecture, config.latent_dim),
-                           build_critic(config.architecture, config.critic_norm),
-                           latent_dim=config.latent_dim, critic_steps=config.critic_steps,
-                           gp_weight=config.gp_weight, seed=config.seed, name="matgan")
-    gan.compile(d_optimizer=keras.optimizers.Adam(config.d_lr, beta_1=config.beta_1, beta_2=config.beta_2),
-                g_optimizer=keras.optimizers.Adam(config.g_lr, beta_1=config.beta_1, beta_2=config.beta_2),
+    sync = tf.distribute.get_strategy().num_replicas_in_sync > 1
+    gan = Adversarial({"generator": build_generator(config.architecture, config.latent_dim, synchronized=sync)},
+                      {"critic": build_critic(config.architecture, config.critic_norm, synchronized=sync)},
+                      critic_steps=config.critic_steps, gp_weight=config.gp_weight, seed=config.seed, name="matgan")
+    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=config.beta_1, beta_2=config.beta_2)  # noqa: E731
+    gan.compile(optimizers={"generator": adam(config.g_lr), "critic": adam(config.d_lr)},
                 jit_compile=config.jit_compile)
     gan.build_optimizers()
     return gan

@@ -1,0 +1,96 @@
+"""Durable outputs: the one atomic writer (:mod:`tfmat.io`) and the one keep-best callback."""
+import json
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from tfmat.io import atomic_dir, atomic_path, save_atomically
+from tfmat.training import KeepBest
+
+
+def test_atomic_path_replaces_on_success_and_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "deep" / "model.weights.h5"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == target.parent and tmp.name.endswith(".model.weights.h5") and tmp != target
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "new" and sorted(p.name for p in target.parent.iterdir()) == ["model.weights.h5"]
+
+
+def test_atomic_dir_swaps_whole_directories(tmp_path):
+    out = tmp_path / "screen"
+    with atomic_dir(out) as tmp:
+        (tmp / "a.csv").write_text("1")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(out) as tmp:
+            (tmp / "b.csv").write_text("2")
+            raise RuntimeError("killed")
+    assert [p.name for p in out.iterdir()] == ["a.csv"]  # the old directory is untouched
+    with atomic_dir(out) as tmp:
+        (tmp / "c.csv").write_text("3")
+    assert [p.name for p in out.iterdir()] == ["c.csv"]  # replaced, not merged
+    assert [p.name for p in tmp_path.iterdir()] == ["screen"]  # no temporary left beside it
+
+
+def test_save_atomically_satisfies_keras_suffix_checks(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    save_atomically(tmp_path / "m.keras", model.save)
+    save_atomically(tmp_path / "m.weights.h5", model.save_weights)
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "m.keras").get_weights()[0],
+                                  model.get_weights()[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "m.weights.h5"]
+
+
+def test_the_package_renames_files_only_in_tfmat_io():
+    renames = re.compile(r"os\.replace\(|os\.rename\(|\.rename\((?!columns=)|\.replace\(tmp|shutil\.move\(")  # not pandas
+    found = [f"{p.relative_to(ROOT)}:{i}" for p in (ROOT / "tfmat").rglob("*.py") if p.name != "io.py"
+             for i, line in enumerate(p.read_text().splitlines(), 1) if renames.search(line)]
+    assert found == []
+
+
+def _fit_with(callback, targets, epochs):
+    """A linear model fit to ``targets[epoch]`` each epoch, so the test decides which epoch is best."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    x = np.ones((8, 1), np.float32)
+
+    class Score(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["score"] = -abs(float(model.get_weights()[0][0, 0]) - 2.0)
+
+    for epoch in range(epochs):
+        model.fit(x, np.full((8, 1), targets[epoch], np.float32), epochs=epoch + 1, initial_epoch=epoch,
+                  verbose=0, callbacks=[Score(), callback])
+    return model
+
+
+def test_keep_best_keeps_the_best_epoch_across_restarts_and_restores_it(tmp_path):
+    path = tmp_path / "best.weights.h5"
+    # the weight moves towards each epoch's target; the score is closeness to 2: epoch 1 (target 2) wins
+    _fit_with(KeepBest(path, "score", weights_only=True), [0.0, 2.0, 8.0], 3)
+    state = json.loads((tmp_path / "best.weights.h5.json").read_text())
+    assert state["epoch"] == 1
+    # a fresh callback (a resumed run) compares against the kept score instead of starting over
+    model = _fit_with(KeepBest(path, "score", weights_only=True, restore=True), [9.0, 9.0], 2)
+    assert json.loads((tmp_path / "best.weights.h5.json").read_text()) == state
+    kept = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    kept.load_weights(path)
+    np.testing.assert_array_equal(model.get_weights()[0], kept.get_weights()[0])  # restored at the end
+
+
+def test_keep_best_adds_measured_figures_to_the_logs(tmp_path):
+    logs = {"loss": 1.0}
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    cb = KeepBest(tmp_path / "m.keras", "score", measure=lambda: {"score": 0.5, "other": 3})
+    cb.set_model(model)
+    cb.on_epoch_end(0, logs)
+    assert logs == {"loss": 1.0, "score": 0.5, "other": 3.0}
+    assert cb.best() == {"epoch": 0, "loss": 1.0, "score": 0.5, "other": 3.0}
+    assert (tmp_path / "m.keras").is_file()

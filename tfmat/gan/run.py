@@ -1,0 +1,121 @@
+"""A MatGAN training run in a directory: fresh start, resume, epoch selection.
+
+:func:`train_matgan` is what ``tfmat train-gan`` does once its flags are
+parsed. A run directory holds ``config.json``, ``run.json``, ``metrics.csv``,
+TensorBoard ``logs/``, the ``backup/`` a killed or extended run resumes from,
+``generator_last.keras`` (the latest epoch) and ``generator.keras`` (the
+selected epoch, its figures in ``generator.keras.json``).
+
+Under ``--strategy multiworker`` the chief writes the run directory and
+worker ``i`` writes its own copy in ``workers/i`` (its backup included, so
+each worker resumes from its own state).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+from ..io import clear_run, record_run, write_json
+from .config import GanConfig
+from .sampling import GENERATOR_FILE, LAST_GENERATOR_FILE
+
+# What picks a run's generator.keras: the most distinct decoded formulas per sample among the epochs whose
+# CN+EN share (thesis rules) is within SELECTION_GAP of the training set's; epochs outside it rank below all
+# inside. A generator that decodes, varies and keeps the data's chemistry.
+SELECTION_GAP = 0.05
+WORKERS_DIR = "workers"
+
+
+def prepare_run(out: Path, cfg: GanConfig, overwrite: bool = False) -> None:
+    """Make ``out`` ready for ``cfg``: cleared with ``overwrite``; else a resumable run of the same
+    architecture and optimizer settings, or a new directory (a :class:`UsageError` otherwise)."""
+    from ..training import BACKUP_DIR, METRICS_CSV, completed_epochs
+
+    clear_run(out, overwrite, keep=(WORKERS_DIR,))
+    trained = [f for f in (GENERATOR_FILE, LAST_GENERATOR_FILE, METRICS_CSV) if (out / f).exists()]
+    if trained and not (out / BACKUP_DIR).is_dir():
+        raise UsageError(f"{out} holds a finished run ({', '.join(trained)}) that cannot be resumed (no "
+                         f"{BACKUP_DIR}/); pass --overwrite to replace it, or choose another --out")
+    saved = out / "config.json"
+    if not saved.is_file() or not (out / BACKUP_DIR).is_dir():
+        return
+    old = json.loads(saved.read_text())
+    changed = [f for f in cfg.RESUME_FIELDS if old.get(f) != getattr(cfg, f)]
+    if changed:
+        raise UsageError(f"{out} holds a run with a different {', '.join(changed)} "
+                         f"({completed_epochs(out)} epochs done); choose another --out or remove {out / BACKUP_DIR}")
+
+
+def selection_callbacks(gan, out: Path, samples: int, seed: int, train_counts: np.ndarray) -> list:
+    """Callbacks writing the latest generator and, with ``samples`` > 0, the best-scoring one
+    (:data:`SELECTION_GAP`), judged on ``samples`` draws of fixed noise (``seed``)."""
+    from ..chemistry import THESIS, check
+    from ..training import KeepBest, SaveEachEpoch
+    from .sampling import sample_quality
+
+    if samples == 0:
+        return [SaveEachEpoch(out / GENERATOR_FILE, gan.generator.save)]
+    reference = check(train_counts, THESIS).shares()["en"]
+
+    def measure():
+        f = sample_quality(gan.generator, samples, seed=seed).figures()
+        inside = abs(f["cn_en"] - reference) <= SELECTION_GAP
+        return {**f, "score": f["distinct"] - (0.0 if inside else 1.0)}
+
+    return [KeepBest(out / GENERATOR_FILE, "score", save=gan.generator.save, measure=measure),
+            SaveEachEpoch(out / LAST_GENERATOR_FILE, gan.generator.save)]
+
+
+@dataclass
+class RunSummary:
+    out: Path
+    epochs_done: int
+    seconds: float
+    replicas: int
+    best: dict | None  # generator.keras.json: the selected epoch and its figures
+
+
+def train_matgan(cfg: GanConfig, counts: np.ndarray, out: str | Path, *, select_samples: int = 20_000,
+                 backup_every: int | None = 500, progress: int = 0, overwrite: bool = False,
+                 record: dict | None = None) -> RunSummary:
+    """Train (or resume) a MatGAN on ``counts`` ((N, 85) reduced counts) in ``out``.
+
+    ``record`` is added to ``run.json`` (where the data came from). Prints one
+    line on stderr when it starts.
+    """
+    from ..data import DataError, gan_pipeline
+    from ..distribute import fit, select_strategy, worker
+    from ..training import completed_epochs, run_callbacks
+    from .matgan import build_matgan
+
+    if select_samples < 0:
+        raise UsageError("--select-samples must be ≥ 0")
+    if len(counts) < cfg.batch_size:
+        raise DataError(f"{cfg.dataset}: {len(counts)} training formulas, fewer than one batch of {cfg.batch_size}")
+    out = Path(out)
+    strategy = select_strategy(cfg.strategy)
+    index, chief = worker() if cfg.strategy == "multiworker" else (0, True)
+    if not chief:
+        out = out / WORKERS_DIR / str(index)
+    prepare_run(out, cfg, overwrite)
+    with strategy.scope():
+        gan = build_matgan(cfg)
+    write_json(out / "config.json", cfg.to_dict())
+    record_run(out, {**cfg.to_dict(), **(record or {}), "training_formulas": len(counts),
+                     "select_samples": select_samples, "replicas": strategy.num_replicas_in_sync})
+    print(f"train-gan {cfg.dataset}: {len(counts)} formulas, batch {cfg.batch_size}, "
+          f"{strategy.num_replicas_in_sync} replica(s), epochs {completed_epochs(out)}→{cfg.epochs}, output {out}",
+          file=sys.stderr)
+    callbacks = run_callbacks(out, backup_every, extra=selection_callbacks(gan, out, select_samples, cfg.seed, counts))
+    start = time.time()
+    fit(gan, gan_pipeline(counts, cfg.batch_size, seed=cfg.seed), cfg.epochs, callbacks, verbose=progress,
+        strategy=strategy)
+    best = out / (GENERATOR_FILE + ".json")
+    return RunSummary(out, completed_epochs(out), time.time() - start, strategy.num_replicas_in_sync,
+                      json.loads(best.read_text()) if select_samples and best.is_file() else None)
