@@ -1,4 +1,4 @@
-"""``tfmat train-gan DB`` and ``tfmat generate``: MatGAN training and sampling."""
+"""``tfmat train-gan DB`` and ``tfmat generate``: MatGAN (and CCCGAN) training, MatGAN sampling."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,15 @@ from dataclasses import replace
 from ..paths import RUNS
 from . import UsageError, add_overwrite, refuse_existing
 
-DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap")
+DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap", "CCCGAN")
+# CCCGAN only: flag → CCCGanConfig field (--latent-dim sets its noise_dim)
+CCCGAN_OVERRIDES = {
+    "width": (int, "CCCGAN: channels of the per-row convolutions"),
+    "c_lr": (float, "CCCGAN: classifier learning rate"),
+    "decay": (float, "CCCGAN: learning rates × DECAY every --decay-epochs"),
+    "decay_epochs": (int, "CCCGAN: epochs between learning-rate decays"),
+    "count_weight": (float, "CCCGAN: weight of the classifier's count cross-entropies"),
+}
 # flag → GanConfig field; the flag's help names the field
 OVERRIDES = {
     "epochs": (int, "epochs"),
@@ -37,6 +45,10 @@ def _defaults_table() -> str:
     fields = ["architecture", *OVERRIDES, "critic_norm", "jit_compile", "strategy"]
     head = "thesis defaults per dataset (every one is overridable by the flag of the same name):\n"
     rows = [f"  {db:<12}" + " ".join(f"{f}={getattr(c, f)}" for f in fields) for db, c in THESIS_CONFIGS.items()]
+    from ..gan.config import CCCGanConfig
+
+    c = CCCGanConfig()
+    rows.append("  CCCGAN      " + " ".join(f"{f}={v}" for f, v in c.to_dict().items() if f != "dataset"))
     return head + "\n".join(rows)
 
 
@@ -52,10 +64,13 @@ def register(sub) -> None:
                        epilog=_defaults_table(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("database", type=_dataset, metavar="DB", help=f"one of {', '.join(DATASETS)}")
     p.add_argument("--data", help="user formula CSV (or a data directory with train_data/DB/train_formula.csv); "
-                                  "required for ICSD and ICSD_Filter")
+                                  "required for ICSD and ICSD_Filter. CCCGAN: the paper's .npy or a directory "
+                                  "of CIF/POSCAR files (required)")
     p.add_argument("--out", help="run directory (default: runs/iMatGAN/DB); ship a trained run with `tfmat promote`")
     for flag, (kind, what) in OVERRIDES.items():
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, help=f"{what} (default: per DB, below)")
+    for flag, (kind, what) in CCCGAN_OVERRIDES.items():
+        p.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, help=f"{what} (default: below)")
     p.add_argument("--architecture", choices=sorted(ARCHITECTURES), help="network size (default: per DB)")
     p.add_argument("--critic-norm", choices=("batch", "layer", "none"),
                    help="critic normalisation: batch (thesis code) or layer (default, measured)")
@@ -67,11 +82,12 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, help="train on the first N training formulas only (quick runs)")
     p.add_argument("--backup-every", type=int, default=500, help="back up every N batches as well as "
                                                                   "every epoch (default: 500)")
-    p.add_argument("--select-samples", type=int, default=20_000, metavar="N",
+    p.add_argument("--select-samples", type=int, default=None, metavar="N",
                    help="after each epoch score N samples (fixed noise) and keep as generator.keras the epoch "
                         "with the most distinct decoded formulas per sample among those whose CN+EN share is "
                         "within 5 points of the training set's; the latest epoch is generator_last.keras; 0 keeps "
-                        "the latest epoch as generator.keras (default: 20000)")
+                        "the latest epoch as generator.keras (default: 20000). CCCGAN: N samples over its 8 most frequent "
+                        "compositions, kept by the share that is valid and has the requested counts (default: 800)")
     p.add_argument("--progress", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar with the losses, 2 one line per epoch (default: 1)")
     add_overwrite(p)
@@ -91,8 +107,21 @@ def register(sub) -> None:
 
 
 def config_from_args(args):
-    """The run's :class:`~tfmat.gan.config.GanConfig`: thesis values for DB, then the flags."""
-    from ..gan.config import THESIS_CONFIGS
+    """The run's config: thesis values for DB (:class:`~tfmat.gan.config.GanConfig`) or the public code's for
+    CCCGAN (:class:`~tfmat.gan.config.CCCGanConfig`), then the flags."""
+    from ..gan.config import THESIS_CONFIGS, CCCGanConfig
+
+    if args.database == "CCCGAN":
+        names = {**{f: f for f in [*OVERRIDES, *CCCGAN_OVERRIDES, "strategy"]}, "latent_dim": "noise_dim"}
+        flags = {field: getattr(args, flag) for flag, field in names.items()}
+        cfg = replace(CCCGanConfig(), **{k: v for k, v in flags.items() if v is not None})
+        for name in ("epochs", "batch_size", "critic_steps", "noise_dim", "width", "decay_epochs"):
+            if getattr(cfg, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+        return cfg
+    extra = [f for f in CCCGAN_OVERRIDES if getattr(args, f) is not None]
+    if extra:
+        raise UsageError(f"--{extra[0].replace('_', '-')} applies to CCCGAN only")
 
     flags = {f: getattr(args, f) for f in [*OVERRIDES, "architecture", "critic_norm", "jit_compile", "strategy"]}
     cfg = replace(THESIS_CONFIGS[args.database], **{k: v for k, v in flags.items() if v is not None})
@@ -102,11 +131,46 @@ def config_from_args(args):
     return cfg
 
 
+def train_cccgan(args, cfg) -> int:
+    from ..gan.cccgan import LAYOUTS
+    from ..gan.run import train_cccgan
+
+    if not args.data:
+        raise UsageError("CCCGAN needs --data: the paper's .npy of slot matrices or a directory of CIF/POSCAR files")
+    from ..structure.data import load_structures
+
+    try:
+        data = load_structures(args.data, LAYOUTS[cfg.system])
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    if data.rejects:
+        name, reason = data.rejects[0]
+        print(f"{len(data.rejects)} structures of {args.data} left out (first: {name}: {reason})", file=sys.stderr)
+    if args.limit is not None:
+        data = replace(data, matrices=data.matrices[:args.limit], counts=data.counts[:args.limit],
+                       names=data.names[:args.limit])
+    summary = train_cccgan(cfg, data, args.out or RUNS / "CCCGAN" / cfg.system,
+                           select_samples=800 if args.select_samples is None else args.select_samples,
+                           backup_every=args.backup_every, progress=args.progress, overwrite=args.overwrite,
+                           record={"data": args.data, "limit": args.limit})
+    print(f"train-gan CCCGAN: {summary.epochs_done} epochs done in {summary.out} "
+          f"({summary.seconds:.0f} s this run)", file=sys.stderr)
+    if summary.best:
+        b = summary.best
+        print(f"train-gan CCCGAN: generator.keras is epoch {b['epoch'] + 1}: {100 * b['valid']:.1f}% valid, "
+              f"{100 * b['conditioned']:.1f}% with the requested counts", file=sys.stderr)
+    return 0
+
+
 def train_gan(args) -> int:
     from ..data import load_gan_dataset
     from ..gan.run import train_matgan
 
     cfg = config_from_args(args)
+    if args.database == "CCCGAN":
+        return train_cccgan(args, cfg)
+    if args.select_samples is None:
+        args.select_samples = 20_000
     data = load_gan_dataset(cfg.dataset, data=args.data)
     if data.rejects:
         r = data.rejects[0]

@@ -89,3 +89,36 @@ THESIS_CONFIGS: dict[str, GanConfig] = {
     "ICSD_Filter": GanConfig("ICSD_Filter", "signal"),
     "Bandgap": GanConfig("Bandgap", "signal"),
 }
+
+
+@dataclass
+class CCCGanConfig:
+    """Hyperparameters of one CCCGAN run (the public code's values by default, SPEC §9)."""
+
+    dataset: str = "CCCGAN"
+    system: str = "MgMnO"  # the slot layout (tfmat.structure.codec.LAYOUTS)
+    noise_dim: int = 512
+    width: int = 256  # channels of the per-row convolutions
+    g_lr: float = 5e-5
+    d_lr: float = 5e-5
+    c_lr: float = 2.5e-5  # the classifier's
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    decay: float = 0.95  # learning rates × decay every decay_epochs
+    decay_epochs: int = 10
+    batch_size: int = 32
+    critic_steps: int = 5  # critic (and classifier) updates per generator update
+    gp_weight: float = 10.0
+    count_weight: float = 0.3  # the count cross-entropy terms; the occupancy ones weigh 1
+    epochs: int = 200
+    seed: int = 0
+    strategy: str = "auto"
+
+    RESUME_FIELDS = ("system", "noise_dim", "width", "g_lr", "d_lr", "c_lr", "beta_1", "beta_2")
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "CCCGanConfig":
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})

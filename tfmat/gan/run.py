@@ -1,4 +1,4 @@
-"""A MatGAN training run in a directory: fresh start, resume, epoch selection.
+"""GAN training runs in a directory (MatGAN, CCCGAN): fresh start, resume, epoch selection.
 
 :func:`train_matgan` is what ``tfmat train-gan`` does once its flags are
 parsed. A run directory holds ``config.json``, ``run.json``, ``metrics.csv``,
@@ -90,14 +90,29 @@ def train_matgan(cfg: GanConfig, counts: np.ndarray, out: str | Path, *, select_
     line on stderr when it starts.
     """
     from ..data import DataError, gan_pipeline
-    from ..distribute import fit, select_strategy, worker
-    from ..training import completed_epochs, run_callbacks
     from .matgan import build_matgan
 
     if select_samples < 0:
         raise UsageError("--select-samples must be ≥ 0")
     if len(counts) < cfg.batch_size:
         raise DataError(f"{cfg.dataset}: {len(counts)} training formulas, fewer than one batch of {cfg.batch_size}")
+    return run_adversarial(cfg, out, lambda: build_matgan(cfg), gan_pipeline(counts, cfg.batch_size, seed=cfg.seed),
+                           lambda gan, run: selection_callbacks(gan, run, select_samples, cfg.seed, counts),
+                           what=f"{len(counts)} formulas", backup_every=backup_every, progress=progress,
+                           overwrite=overwrite, record={**(record or {}), "training_formulas": len(counts),
+                                                        "select_samples": select_samples})
+
+
+def run_adversarial(cfg, out: str | Path, build, dataset, selection, *, what: str, backup_every: int | None = 500,
+                    progress: int = 0, overwrite: bool = False, record: dict | None = None) -> RunSummary:
+    """Train (or resume) the GAN ``build()`` makes (inside the strategy's scope) on ``dataset`` in ``out``.
+
+    ``cfg`` is the run's config (``to_dict``, ``RESUME_FIELDS``, ``epochs``, ``batch_size``, ``strategy``,
+    ``dataset``); ``selection(gan, out)`` returns the callbacks that write its generators.
+    """
+    from ..distribute import fit, select_strategy, worker
+    from ..training import completed_epochs, run_callbacks
+
     out = Path(out)
     strategy = select_strategy(cfg.strategy)
     index, chief = worker() if cfg.strategy == "multiworker" else (0, True)
@@ -105,17 +120,73 @@ def train_matgan(cfg: GanConfig, counts: np.ndarray, out: str | Path, *, select_
         out = out / WORKERS_DIR / str(index)
     prepare_run(out, cfg, overwrite)
     with strategy.scope():
-        gan = build_matgan(cfg)
+        gan = build()
     write_json(out / "config.json", cfg.to_dict())
-    record_run(out, {**cfg.to_dict(), **(record or {}), "training_formulas": len(counts),
-                     "select_samples": select_samples, "replicas": strategy.num_replicas_in_sync})
-    print(f"train-gan {cfg.dataset}: {len(counts)} formulas, batch {cfg.batch_size}, "
-          f"{strategy.num_replicas_in_sync} replica(s), epochs {completed_epochs(out)}→{cfg.epochs}, output {out}",
-          file=sys.stderr)
-    callbacks = run_callbacks(out, backup_every, extra=selection_callbacks(gan, out, select_samples, cfg.seed, counts))
+    record_run(out, {**cfg.to_dict(), **(record or {}), "replicas": strategy.num_replicas_in_sync})
+    print(f"train-gan {cfg.dataset}: {what}, batch {cfg.batch_size}, {strategy.num_replicas_in_sync} replica(s), "
+          f"epochs {completed_epochs(out)}→{cfg.epochs}, output {out}", file=sys.stderr)
+    callbacks = run_callbacks(out, backup_every, extra=selection(gan, out))
     start = time.time()
-    fit(gan, gan_pipeline(counts, cfg.batch_size, seed=cfg.seed), cfg.epochs, callbacks, verbose=progress,
-        strategy=strategy)
+    fit(gan, dataset, cfg.epochs, callbacks, verbose=progress, strategy=strategy)
     best = out / (GENERATOR_FILE + ".json")
     return RunSummary(out, completed_epochs(out), time.time() - start, strategy.num_replicas_in_sync,
-                      json.loads(best.read_text()) if select_samples and best.is_file() else None)
+                      json.loads(best.read_text()) if best.is_file() else None)
+
+
+def structure_quality(generator, layout, counts: np.ndarray, per_composition: int, seed: int = 0) -> dict:
+    """Shares of ``per_composition`` samples for each composition (rows of ``counts``) that are valid
+    structures (:mod:`tfmat.structure.validity`), have the requested atom counts, and both (``score``)."""
+    import tensorflow as tf
+
+    from ..structure.codec import composition_onehot, decode
+    from ..structure.codec import counts as read_counts
+    from ..structure.validity import is_valid
+
+    requested = np.repeat(np.asarray(counts), per_composition, axis=0)
+    noise_shape = (len(requested), *generator.inputs[0].shape[1:])
+    noise = np.random.default_rng(seed).standard_normal(noise_shape, dtype=np.float32)
+    matrices = np.asarray(generator([tf.constant(noise), tf.constant(composition_onehot(requested, layout))],
+                                    training=False))
+    valid = np.array([is_valid(c) for c in decode(matrices, layout).crystals])
+    conditioned = (read_counts(matrices, layout) == requested).all(axis=1)
+    return {"valid": float(valid.mean()), "conditioned": float(conditioned.mean()),
+            "score": float((valid & conditioned).mean())}
+
+
+def train_cccgan(cfg, data, out: str | Path, *, select_samples: int = 1000, backup_every: int | None = 500,
+                 progress: int = 0, overwrite: bool = False, record: dict | None = None) -> RunSummary:
+    """Train (or resume) a CCCGAN (:class:`~tfmat.gan.config.CCCGanConfig`) on ``data`` (a
+    :class:`~tfmat.structure.data.StructureSet`) in ``out``.
+
+    After each epoch ``select_samples`` samples, spread over the eight most frequent training compositions
+    with fixed noise, are scored (:func:`structure_quality`); ``generator.keras`` is the epoch with the
+    largest share that is valid and has the requested counts.
+    """
+    from ..data import DataError
+    from ..structure.augment import augmented_dataset
+    from ..training import KeepBest, SaveEachEpoch
+    from .cccgan import LAYOUTS, build_cccgan
+
+    if select_samples < 0:
+        raise UsageError("--select-samples must be ≥ 0")
+    layout = LAYOUTS[cfg.system]
+    if len(data) < cfg.batch_size:
+        raise DataError(f"CCCGAN: {len(data)} training structures, fewer than one batch of {cfg.batch_size}")
+    dataset = augmented_dataset(data.matrices, data.counts, layout, cfg.batch_size, cfg.seed, drop_remainder=True)
+    steps = sum(1 for _ in dataset)
+    kinds, freq = np.unique(data.counts, axis=0, return_counts=True)
+    top = kinds[np.argsort(-freq, kind="stable")[:8]]
+
+    def selection(gan, run):
+        last = SaveEachEpoch(run / LAST_GENERATOR_FILE, gan.generator.save)
+        if select_samples == 0:
+            return [SaveEachEpoch(run / GENERATOR_FILE, gan.generator.save), last]
+        per = max(1, select_samples // len(top))
+        return [KeepBest(run / GENERATOR_FILE, "score", save=gan.generator.save,
+                         measure=lambda: structure_quality(gan.generator, layout, top, per, cfg.seed)), last]
+
+    return run_adversarial(cfg, out, lambda: build_cccgan(cfg, layout, steps), dataset, selection,
+                           what=f"{len(data)} structures ({steps} batches with supercells)",
+                           backup_every=backup_every, progress=progress, overwrite=overwrite,
+                           record={**(record or {}), "training_structures": len(data),
+                                   "select_samples": select_samples})

@@ -7,4 +7,11 @@ Modules (import them directly; this package imports nothing heavy):
   CIF and POSCAR through pymatgen.
 - :mod:`tfmat.structure.distances`: lattice matrices from cell parameters and
   minimum-image distances, in NumPy (exact) and TensorFlow (differentiable).
+- :mod:`tfmat.structure.codec`: the CCCGAN matrix representation (cell
+  parameters and scaled fractional coordinates in per-element slots of a
+  :class:`SlotLayout`), atom counts and composition labels.
+- :mod:`tfmat.structure.data`: :func:`load_structures`, matrices from the
+  paper's ``.npy`` file or a directory of CIF/POSCAR files, with the rejects.
+- :mod:`tfmat.structure.augment`: supercells, translations and axis swaps,
+  and a seeded ``tf.data`` pipeline of augmented batches.
 """
