@@ -96,16 +96,20 @@ def train_matgan(cfg: GanConfig, counts: np.ndarray, out: str | Path, *, select_
         raise UsageError("--select-samples must be ≥ 0")
     if len(counts) < cfg.batch_size:
         raise DataError(f"{cfg.dataset}: {len(counts)} training formulas, fewer than one batch of {cfg.batch_size}")
-    return run_adversarial(cfg, out, lambda: build_matgan(cfg), gan_pipeline(counts, cfg.batch_size, seed=cfg.seed),
+    return run_adversarial(cfg, out, lambda: build_matgan(cfg), lambda: gan_pipeline(counts, cfg.batch_size, seed=cfg.seed),
                            lambda gan, run: selection_callbacks(gan, run, select_samples, cfg.seed, counts),
                            what=f"{len(counts)} formulas", backup_every=backup_every, progress=progress,
                            overwrite=overwrite, record={**(record or {}), "training_formulas": len(counts),
                                                         "select_samples": select_samples})
 
 
-def run_adversarial(cfg, out: str | Path, build, dataset, selection, *, what: str, backup_every: int | None = 500,
-                    progress: int = 0, overwrite: bool = False, record: dict | None = None) -> RunSummary:
-    """Train (or resume) the GAN ``build()`` makes (inside the strategy's scope) on ``dataset`` in ``out``.
+def run_adversarial(cfg, out: str | Path, build, make_dataset, selection, *, what: str,
+                    backup_every: int | None = 500, progress: int = 0, overwrite: bool = False,
+                    record: dict | None = None) -> RunSummary:
+    """Train (or resume) the GAN ``build()`` makes (inside the strategy's scope) on ``make_dataset()`` in ``out``.
+
+    Both are called after the strategy exists: a multi-worker strategy must be created before any
+    TensorFlow op runs.
 
     ``cfg`` is the run's config (``to_dict``, ``RESUME_FIELDS``, ``epochs``, ``batch_size``, ``strategy``,
     ``dataset``); ``selection(gan, out)`` returns the callbacks that write its generators.
@@ -127,7 +131,7 @@ def run_adversarial(cfg, out: str | Path, build, dataset, selection, *, what: st
           f"epochs {completed_epochs(out)}→{cfg.epochs}, output {out}", file=sys.stderr)
     callbacks = run_callbacks(out, backup_every, extra=selection(gan, out))
     start = time.time()
-    fit(gan, dataset, cfg.epochs, callbacks, verbose=progress, strategy=strategy)
+    fit(gan, make_dataset(), cfg.epochs, callbacks, verbose=progress, strategy=strategy)
     best = out / (GENERATOR_FILE + ".json")
     return RunSummary(out, completed_epochs(out), time.time() - start, strategy.num_replicas_in_sync,
                       json.loads(best.read_text()) if best.is_file() else None)
@@ -163,7 +167,7 @@ def train_cccgan(cfg, data, out: str | Path, *, select_samples: int = 1000, back
     largest share that is valid and has the requested counts.
     """
     from ..data import DataError
-    from ..structure.augment import augmented_dataset
+    from ..structure.augment import augmented_dataset, supercells
     from ..training import KeepBest, SaveEachEpoch
     from .cccgan import LAYOUTS, build_cccgan
 
@@ -172,8 +176,7 @@ def train_cccgan(cfg, data, out: str | Path, *, select_samples: int = 1000, back
     layout = LAYOUTS[cfg.system]
     if len(data) < cfg.batch_size:
         raise DataError(f"CCCGAN: {len(data)} training structures, fewer than one batch of {cfg.batch_size}")
-    dataset = augmented_dataset(data.matrices, data.counts, layout, cfg.batch_size, cfg.seed, drop_remainder=True)
-    steps = sum(1 for _ in dataset)
+    steps = (len(data) + len(supercells(data.matrices, layout).matrices)) // cfg.batch_size
     kinds, freq = np.unique(data.counts, axis=0, return_counts=True)
     top = kinds[np.argsort(-freq, kind="stable")[:8]]
 
@@ -185,7 +188,9 @@ def train_cccgan(cfg, data, out: str | Path, *, select_samples: int = 1000, back
         return [KeepBest(run / GENERATOR_FILE, "score", save=gan.generator.save,
                          measure=lambda: structure_quality(gan.generator, layout, top, per, cfg.seed)), last]
 
-    return run_adversarial(cfg, out, lambda: build_cccgan(cfg, layout, steps), dataset, selection,
+    return run_adversarial(cfg, out, lambda: build_cccgan(cfg, layout, steps),
+                           lambda: augmented_dataset(data.matrices, data.counts, layout, cfg.batch_size, cfg.seed,
+                                                     drop_remainder=True), selection,
                            what=f"{len(data)} structures ({steps} batches with supercells)",
                            backup_every=backup_every, progress=progress, overwrite=overwrite,
                            record={**(record or {}), "training_structures": len(data),
