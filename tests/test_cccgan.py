@@ -57,7 +57,7 @@ def test_trains_on_the_reference_structures_and_round_trips_its_config():
     gan = build_cccgan(SMALL, MGMNO, steps_per_epoch=20)
     history = gan.fit(ds, epochs=3, verbose=0).history
     assert set(history) == {"d_loss", "g_loss", "gp", "wasserstein", "occupancy_real", "count_real",
-                            "occupancy_fake", "count_fake"}
+                            "occupancy_fake", "count_fake", "clash"}
     assert all(np.isfinite(v).all() for v in history.values())
     assert history["occupancy_real"][-1] < history["occupancy_real"][0]  # the classifier learns real structures
     steps = {n: int(o.iterations.numpy()) for n, o in gan.optimizers.items()}

@@ -114,10 +114,19 @@ def test_bad_flags_exit_2(tmp_path):
     assert main(["train-gan", "MP", "--limit", "10", "--out", str(tmp_path)]) == 2  # fewer than one batch
 
 
-def test_killed_run_resumes_from_its_last_backup(tmp_path):
+KILLED = {
+    "MP": ["MP", "--limit", "768", "--batch-size", "64"],
+    "CCCGAN": ["CCCGAN", "--limit", "192", "--width", "8", "--latent-dim", "16", "--critic-steps", "1",
+               "--select-samples", "16"],
+}
+
+
+@pytest.mark.parametrize("model", [pytest.param("MP"), pytest.param("CCCGAN", marks=pytest.mark.shared)])
+def test_killed_run_resumes_from_its_last_backup(tmp_path, model):
     out = tmp_path / "run"
-    cmd = ["train_gan.py", "MP", "--limit", "768", "--batch-size", "64", "--epochs", "3", "--out", str(out),
-           "--backup-every", "4", "--progress", "0"]
+    data = ["--data", str(need(REFERENCE / "crystal" / "mgmno_unique_sc.npy"))] if model == "CCCGAN" else []
+    cmd = ["train_gan.py", *KILLED[model], *data, "--epochs", "3", "--out", str(out), "--backup-every", "4",
+           "--progress", "0"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.Popen([sys.executable, *cmd], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

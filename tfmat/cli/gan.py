@@ -16,6 +16,8 @@ CCCGAN_OVERRIDES = {
     "decay": (float, "CCCGAN: learning rates × DECAY every --decay-epochs"),
     "decay_epochs": (int, "CCCGAN: epochs between learning-rate decays"),
     "count_weight": (float, "CCCGAN: weight of the classifier's count cross-entropies"),
+    "distance_weight": (float, "CCCGAN: weight of the generator's clash term (0: the paper's loss)"),
+    "contact": (float, "CCCGAN: distance (Å) under which two atoms clash"),
 }
 # flag → GanConfig field; the flag's help names the field
 OVERRIDES = {
@@ -71,6 +73,9 @@ def register(sub) -> None:
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, help=f"{what} (default: per DB, below)")
     for flag, (kind, what) in CCCGAN_OVERRIDES.items():
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, help=f"{what} (default: below)")
+    p.add_argument("--mask-slots", dest="mask_slots", action=argparse.BooleanOptionalAction,
+                   help="CCCGAN: the composition decides which slots hold atoms; --no-mask-slots leaves it to "
+                        "the generator, as in the paper (default: on)")
     p.add_argument("--architecture", choices=sorted(ARCHITECTURES), help="network size (default: per DB)")
     p.add_argument("--critic-norm", choices=("batch", "layer", "none"),
                    help="critic normalisation: batch (thesis code) or layer (default, measured)")
@@ -112,14 +117,15 @@ def config_from_args(args):
     from ..gan.config import THESIS_CONFIGS, CCCGanConfig
 
     if args.database == "CCCGAN":
-        names = {**{f: f for f in [*OVERRIDES, *CCCGAN_OVERRIDES, "strategy"]}, "latent_dim": "noise_dim"}
+        names = {**{f: f for f in [*OVERRIDES, *CCCGAN_OVERRIDES, "mask_slots", "strategy"]},
+                 "latent_dim": "noise_dim"}
         flags = {field: getattr(args, flag) for flag, field in names.items()}
         cfg = replace(CCCGanConfig(), **{k: v for k, v in flags.items() if v is not None})
         for name in ("epochs", "batch_size", "critic_steps", "noise_dim", "width", "decay_epochs"):
             if getattr(cfg, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
         return cfg
-    extra = [f for f in CCCGAN_OVERRIDES if getattr(args, f) is not None]
+    extra = [f for f in [*CCCGAN_OVERRIDES, "mask_slots"] if getattr(args, f) is not None]
     if extra:
         raise UsageError(f"--{extra[0].replace('_', '-')} applies to CCCGAN only")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from ..configs import SavedConfig
 from dataclasses import dataclass
 
 from ..data import normalise_attribute
@@ -16,7 +17,7 @@ THESIS_SPLIT_SEED = 520  # appendix code: inner train/test split
 
 
 @dataclass
-class CNNConfig:
+class CNNConfig(SavedConfig):
     """Everything that defines a CNN training run; saved next to every checkpoint.
 
     ``folds=1`` is a single seeded split (10% validation, the rest 90/10 into
@@ -84,11 +85,5 @@ class CNNConfig:
     def name(self) -> str:
         return f"{self.data_name}_{self.attribute}"
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
-    @classmethod
-    def from_dict(cls, values: dict) -> "CNNConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 

@@ -7,6 +7,10 @@ element. The condition is the composition as one one-hot count per element.
 * generator — noise and composition → a dense layer per slot row, transposed
   convolutions across the three coordinates (BN + ReLU), sigmoid coordinates;
   the cell comes from the flattened coordinates through FC, BN, FC and a sigmoid.
+  With ``mask_slots`` (the default) the composition also decides which slots
+  hold atoms: the first n slots of an element asked for n atoms get
+  coordinates in [1/6, 5/6] (where the codec puts real atoms), the rest 0, so
+  every sample decodes to the requested counts.
 * critic — convolutions across each row (leaky ReLU), then the rows of each
   element averaged (the slots of one element are interchangeable), merged with
   the cell rows and the composition, and three dense layers to one score.
@@ -17,14 +21,19 @@ Loss: WGAN-GP plus the classifier's cross-entropies. The critic side learns
 the classifier on real structures (``occupancy_real`` + ``count_real``); the
 generator is asked to make structures the classifier reads as the requested
 composition (``occupancy_fake``: slots filled in order up to each element's
-count; ``count_fake``).
+count; ``count_fake``). With ``distance_weight`` > 0 the generator side also
+pays ``clash``: Σ over pairs of requested atoms of max(0, contact − d)² (Å²,
+d the minimum-image distance), averaged over the batch; its gradient moves the
+atoms, not the cell.
 """
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from ..structure.codec import MGMNO, SlotLayout
+from ..structure.distances import lattice_matrix_tf, pbc_distances_tf
 from .adversarial import Adversarial, CriticInput
 
 LEAK = 0.2
@@ -43,8 +52,34 @@ def layout_config(layout: SlotLayout) -> dict:
             "angle_scale": layout.angle_scale, "threshold": layout.threshold}
 
 
-def build_generator(layout: SlotLayout, noise_dim: int = 512, width: int = 256, name: str = "generator"):
-    """[noise (noise_dim,), composition (Σ slots+1,)] → (rows, 3) matrix in [0, 1]."""
+@keras.saving.register_keras_serializable("tfmat")
+class SlotMask(keras.layers.Layer):
+    """Composition one-hot (Σ (slots + 1),) → (Σ slots,) 1.0 where a slot is to hold an atom.
+
+    Within an element's block the one-hot's cumulative sum is 1 from its count onwards, so
+    1 − cumsum marks the first ``count`` slots; a linear map of the one-hot.
+    """
+
+    def __init__(self, slots, **kwargs):
+        super().__init__(**kwargs)
+        self.slots = [int(n) for n in slots]
+
+    def call(self, onehot):
+        parts, start = [], 0
+        for n in self.slots:
+            block = onehot[:, start:start + n + 1]
+            parts.append(1.0 - keras.ops.cumsum(block, axis=1)[:, :n])
+            start += n + 1
+        return keras.ops.concatenate(parts, axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "slots": self.slots}
+
+
+def build_generator(layout: SlotLayout, noise_dim: int = 512, width: int = 256, mask_slots: bool = True,
+                    name: str = "generator"):
+    """[noise (noise_dim,), composition (Σ slots+1,)] → (rows, 3) matrix in [0, 1]; with ``mask_slots``
+    exactly the requested slots are nonzero, in [1/6, 5/6]."""
     slots = sum(layout.slots)
     z = keras.Input((noise_dim,), name="noise")
     c = keras.Input((layout.onehot_width,), name="composition")
@@ -60,6 +95,9 @@ def build_generator(layout: SlotLayout, noise_dim: int = 512, width: int = 256, 
     x = keras.layers.ReLU()(x)
     logits = keras.layers.Conv2DTranspose(1, 1, name="coordinates")(x)
     coords = keras.layers.Activation("sigmoid")(logits)
+    if mask_slots:
+        mask = keras.layers.Reshape((slots, 1, 1))(SlotMask(layout.slots, name="slot_mask")(c))
+        coords = (1.0 / 6.0 + coords * (2.0 / 3.0)) * mask
     h = keras.layers.Flatten()(logits)
     h = keras.layers.Dense(32, name="cell_fc")(h)
     h = keras.layers.BatchNormalization(name="cell_bn")(h)
@@ -137,6 +175,18 @@ def occupancy(matrices, layout: SlotLayout):
     return tf.cast(tf.reduce_sum(matrices[:, 2:], axis=-1) > layout.threshold, tf.float32)
 
 
+def clash(matrices, occupied, layout: SlotLayout, contact: float):
+    """Mean over samples of Σ over distinct occupied pairs of max(0, contact − d)², d in Å under
+    periodic boundaries (:func:`~tfmat.structure.distances.pbc_distances_tf`); differentiable in the
+    coordinates, constant in the cell."""
+    cell = tf.concat([matrices[:, 0] * layout.length_scale, matrices[:, 1] * layout.angle_scale], axis=1)
+    cell = tf.stop_gradient(cell)  # atoms move apart; growing the cell is not a way out
+    frac = (matrices[:, 2:] - 0.5) * 1.5 + 0.5  # the codec's unscale_frac, in TensorFlow
+    d = pbc_distances_tf(frac, frac, lattice_matrix_tf(cell))
+    pairs = occupied[:, :, None] * occupied[:, None, :] * (1.0 - tf.eye(tf.shape(occupied)[1]))[None]
+    return tf.reduce_mean(tf.reduce_sum(pairs * tf.nn.relu(contact - d) ** 2, axis=[1, 2])) / 2.0
+
+
 def _cross_entropy(onehot, logits):
     return tf.reduce_mean(keras.losses.categorical_crossentropy(onehot, logits, from_logits=True))
 
@@ -145,14 +195,16 @@ def _cross_entropy(onehot, logits):
 class CCCGAN(Adversarial):
     """Composition-conditioned WGAN-GP with an auxiliary classifier; batches are ``(matrix, composition)``."""
 
-    def __init__(self, generators, critics, auxiliaries, layout: dict | SlotLayout, **kwargs):
+    def __init__(self, generators, critics, auxiliaries, layout: dict | SlotLayout, contact: float = 1.4,
+                 **kwargs):
         kwargs.setdefault("critic_terms", {"occupancy_real": 1.0, "count_real": 0.3})
         kwargs.setdefault("generator_terms", {"occupancy_fake": 1.0, "count_fake": 0.3})
         super().__init__(generators, critics, auxiliaries, **kwargs)
         self.layout = layout if isinstance(layout, SlotLayout) else SlotLayout(**layout)
+        self.contact = float(contact)
 
     def get_config(self):
-        return {**super().get_config(), "layout": layout_config(self.layout)}
+        return {**super().get_config(), "layout": layout_config(self.layout), "contact": self.contact}
 
     def generate(self, data, training=False):
         _, onehot = data
@@ -175,19 +227,64 @@ class CCCGAN(Adversarial):
 
     def generator_terms(self, data, fakes, training=True):
         _, onehot = data
-        occ, count = self._classifier_terms(fakes, requested_occupancy(onehot, self.layout), onehot, training)
-        return {"occupancy_fake": occ, "count_fake": count}
+        wanted = requested_occupancy(onehot, self.layout)
+        occ, count = self._classifier_terms(fakes, wanted, onehot, training)
+        terms = {"occupancy_fake": occ, "count_fake": count}
+        if "clash" in self.generator_weights:
+            terms["clash"] = clash(fakes, wanted, self.layout, self.contact)
+        return terms
 
 
-def build_cccgan(config, layout: SlotLayout, steps_per_epoch: int) -> CCCGAN:
+def sample_matrices(generator, layout: SlotLayout, requested, seed: int = 0, batch_size: int = 1024):
+    """Slot matrices (N, rows, 3) float32 from ``generator`` for the rows of ``requested`` (atom counts per
+    element), one N(0, 1) noise draw per row from ``seed``."""
+
+    from ..structure.codec import composition_onehot
+
+    requested = np.asarray(requested)
+    noise = np.random.default_rng(seed).standard_normal((len(requested), *generator.inputs[0].shape[1:]),
+                                                        dtype=np.float32)
+    onehot = composition_onehot(requested, layout)
+    out = [np.asarray(generator([tf.constant(noise[i:i + batch_size]), tf.constant(onehot[i:i + batch_size])],
+                                training=False)) for i in range(0, len(requested), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, layout.rows, 3), np.float32)
+
+
+def load_structure_generator(model_dir):
+    """``(generator, layout, config)`` of a CCCGAN run or shipped folder (``generator.keras`` and
+    ``config.json``); ValueError saying what is missing otherwise."""
+    import json
+    from pathlib import Path
+
+    from .config import CCCGanConfig
+
+    folder = Path(model_dir)
+    config_file, weights = folder / "config.json", folder / "generator.keras"
+    if not config_file.is_file() or not weights.is_file():
+        raise ValueError(f"{folder} is not a CCCGAN model folder (it needs config.json and generator.keras)")
+    values = json.loads(config_file.read_text())
+    if values.get("dataset") != "CCCGAN":
+        raise ValueError(f"{folder} holds a {values.get('dataset')} model, not a CCCGAN one")
+    config = CCCGanConfig.from_dict(values)
+    if config.system not in LAYOUTS:
+        raise ValueError(f"{folder}: unknown system {config.system!r} (known: {', '.join(LAYOUTS)})")
+    return keras.models.load_model(weights, compile=False), LAYOUTS[config.system], config
+
+
+def build_cccgan(config, layout: SlotLayout, steps_per_epoch: int, cell_mean=None) -> CCCGAN:
     """A compiled CCCGAN for ``config`` (:class:`~tfmat.gan.config.CCCGanConfig`), optimizer slots built;
-    every learning rate decays by ``config.decay`` every ``config.decay_epochs`` epochs."""
+    every learning rate decays by ``config.decay`` every ``config.decay_epochs`` epochs. With ``cell_mean``
+    (the two cell rows, (2, 3), averaged over the training matrices) the generator's cell starts there:
+    the cell head's bias is its logit."""
     keras.utils.set_random_seed(config.seed)
-    gan = CCCGAN({"generator": build_generator(layout, config.noise_dim, config.width)},
+    generator_terms = {"occupancy_fake": 1.0, "count_fake": config.count_weight}
+    if config.distance_weight > 0:
+        generator_terms["clash"] = config.distance_weight
+    gan = CCCGAN({"generator": build_generator(layout, config.noise_dim, config.width, config.mask_slots)},
                  {"critic": build_critic(layout, config.width)},
-                 {"classifier": build_classifier(layout, config.width)}, layout=layout,
+                 {"classifier": build_classifier(layout, config.width)}, layout=layout, contact=config.contact,
                  critic_terms={"occupancy_real": 1.0, "count_real": config.count_weight},
-                 generator_terms={"occupancy_fake": 1.0, "count_fake": config.count_weight},
+                 generator_terms=generator_terms,
                  critic_steps=config.critic_steps, gp_weight=config.gp_weight, seed=config.seed, name="cccgan")
 
     def adam(lr, updates_per_step):  # the critic side takes critic_steps updates per training step
@@ -198,4 +295,7 @@ def build_cccgan(config, layout: SlotLayout, steps_per_epoch: int) -> CCCGAN:
     gan.compile(optimizers={"generator": adam(config.g_lr, 1), "critic": adam(config.d_lr, config.critic_steps),
                             "classifier": adam(config.c_lr, config.critic_steps)}, jit_compile=False)
     gan.build_optimizers()
+    if cell_mean is not None:
+        p = np.clip(np.asarray(cell_mean, np.float64).reshape(6), 1e-3, 1 - 1e-3)
+        gan.generator.get_layer("cell").bias.assign(np.log(p / (1 - p)).astype(np.float32))
     return gan

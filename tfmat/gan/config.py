@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..configs import SavedConfig
 from ..elements import MAX_COUNT
 
 DEFAULT_CRITIC_NORM = "layer"
@@ -52,7 +53,7 @@ ARCHITECTURES: dict[str, Architecture] = {
 
 # --------------------------------------------------------------------------- configs
 @dataclass
-class GanConfig:
+class GanConfig(SavedConfig):
     """Hyperparameters of one MatGAN run (thesis values by default; see :data:`THESIS_CONFIGS`)."""
 
     dataset: str = "MP"
@@ -74,12 +75,7 @@ class GanConfig:
     # fixed by a run's backup (weight shapes, optimizer state): a run cannot resume across a change in these
     RESUME_FIELDS = ("architecture", "latent_dim", "critic_norm", "g_lr", "d_lr", "beta_1", "beta_2")
 
-    def to_dict(self) -> dict:
-        return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
-    @classmethod
-    def from_dict(cls, values: dict) -> "GanConfig":
-        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
 
 THESIS_CONFIGS: dict[str, GanConfig] = {
@@ -92,7 +88,7 @@ THESIS_CONFIGS: dict[str, GanConfig] = {
 
 
 @dataclass
-class CCCGanConfig:
+class CCCGanConfig(SavedConfig):
     """Hyperparameters of one CCCGAN run (the public code's values by default, SPEC §9)."""
 
     dataset: str = "CCCGAN"
@@ -110,15 +106,13 @@ class CCCGanConfig:
     critic_steps: int = 5  # critic (and classifier) updates per generator update
     gp_weight: float = 10.0
     count_weight: float = 0.3  # the count cross-entropy terms; the occupancy ones weigh 1
+    mask_slots: bool = True  # the composition picks the occupied slots (False: the paper's free slots)
+    distance_weight: float = 10.0  # weight of the generator's clash term (0: the paper's loss)
+    contact: float = 1.4  # Å, the clash term's distance; the training set's shortest is 1.38 Å
     epochs: int = 200
     seed: int = 0
     strategy: str = "auto"
 
-    RESUME_FIELDS = ("system", "noise_dim", "width", "g_lr", "d_lr", "c_lr", "beta_1", "beta_2")
+    RESUME_FIELDS = ("system", "noise_dim", "width", "mask_slots", "g_lr", "d_lr", "c_lr", "beta_1", "beta_2")
 
-    def to_dict(self) -> dict:
-        return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
-    @classmethod
-    def from_dict(cls, values: dict) -> "CCCGanConfig":
-        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})

@@ -140,17 +140,13 @@ def run_adversarial(cfg, out: str | Path, build, make_dataset, selection, *, wha
 def structure_quality(generator, layout, counts: np.ndarray, per_composition: int, seed: int = 0) -> dict:
     """Shares of ``per_composition`` samples for each composition (rows of ``counts``) that are valid
     structures (:mod:`tfmat.structure.validity`), have the requested atom counts, and both (``score``)."""
-    import tensorflow as tf
-
-    from ..structure.codec import composition_onehot, decode
     from ..structure.codec import counts as read_counts
+    from ..structure.codec import decode
     from ..structure.validity import is_valid
+    from .cccgan import sample_matrices
 
     requested = np.repeat(np.asarray(counts), per_composition, axis=0)
-    noise_shape = (len(requested), *generator.inputs[0].shape[1:])
-    noise = np.random.default_rng(seed).standard_normal(noise_shape, dtype=np.float32)
-    matrices = np.asarray(generator([tf.constant(noise), tf.constant(composition_onehot(requested, layout))],
-                                    training=False))
+    matrices = sample_matrices(generator, layout, requested, seed)
     valid = np.array([is_valid(c) for c in decode(matrices, layout).crystals])
     conditioned = (read_counts(matrices, layout) == requested).all(axis=1)
     return {"valid": float(valid.mean()), "conditioned": float(conditioned.mean()),
@@ -164,7 +160,8 @@ def train_cccgan(cfg, data, out: str | Path, *, select_samples: int = 1000, back
 
     After each epoch ``select_samples`` samples, spread over the eight most frequent training compositions
     with fixed noise, are scored (:func:`structure_quality`); ``generator.keras`` is the epoch with the
-    largest share that is valid and has the requested counts.
+    largest share that is valid and has the requested counts. The generator's cell starts at the training
+    set's mean cell.
     """
     from ..data import DataError
     from ..structure.augment import augmented_dataset, supercells
@@ -188,7 +185,8 @@ def train_cccgan(cfg, data, out: str | Path, *, select_samples: int = 1000, back
         return [KeepBest(run / GENERATOR_FILE, "score", save=gan.generator.save,
                          measure=lambda: structure_quality(gan.generator, layout, top, per, cfg.seed)), last]
 
-    return run_adversarial(cfg, out, lambda: build_cccgan(cfg, layout, steps),
+    cell_mean = data.matrices[:, :2].mean(axis=0)
+    return run_adversarial(cfg, out, lambda: build_cccgan(cfg, layout, steps, cell_mean),
                            lambda: augmented_dataset(data.matrices, data.counts, layout, cfg.batch_size, cfg.seed,
                                                      drop_remainder=True), selection,
                            what=f"{len(data)} structures ({steps} batches with supercells)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
+from ..configs import SavedConfig
 import numpy as np
 from keras import ops
 
@@ -23,7 +24,7 @@ from ..gan.matgan import build_generator
 
 
 @dataclass
-class AutoencoderConfig:
+class AutoencoderConfig(SavedConfig):
     """Thesis values: OQMD, 90/10 split, Adam 1e-3, batch 1024, best test score within 1000 epochs."""
 
     dataset: str = "OQMD"
@@ -34,8 +35,6 @@ class AutoencoderConfig:
     epochs: int = 1000
     seed: int = 0
 
-    def to_dict(self) -> dict:
-        return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
 
 def build_encoder(architecture: str = "oqmd", latent_dim: int = 128, name: str = "encoder") -> keras.Model:

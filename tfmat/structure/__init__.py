@@ -14,4 +14,12 @@ Modules (import them directly; this package imports nothing heavy):
   paper's ``.npy`` file or a directory of CIF/POSCAR files, with the rejects.
 - :mod:`tfmat.structure.augment`: supercells, translations and axis swaps,
   and a seeded ``tf.data`` pipeline of augmented batches.
+- :mod:`tfmat.structure.validity`: the structure-validity test.
+- :mod:`tfmat.structure.matching`: uniqueness and novelty under pymatgen's
+  StructureMatcher.
+- :mod:`tfmat.structure.evaluation`: per-sample descriptions, the metrics of
+  a generated set and the random-coordinate baseline.
+- :mod:`tfmat.structure.output`: the CIF folder with ``structures.csv`` that
+  structure generators write.
+- :mod:`tfmat.structure.plots`: density and shortest-distance histograms.
 """

@@ -1,0 +1,17 @@
+"""What every run config shares: it is a dataclass saved as ``config.json`` and read back."""
+from __future__ import annotations
+
+import dataclasses
+
+
+class SavedConfig:
+    """Mixin for dataclass configs: :meth:`to_dict` for ``config.json``, :meth:`from_dict` back (keys
+    that are not fields, such as those of older versions, are ignored)."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
