@@ -110,3 +110,6 @@ def test_train_gan_cccgan_writes_a_run_and_extends_it(tmp_path, capsys):
     assert main([*args, "--epochs", "3", "--width", "8"]) == 2  # a different network cannot resume
     assert main(["train-gan", "CCCGAN", "--epochs", "1"]) == 2  # no --data
     assert main(["train-gan", "MP", "--width", "8", "--epochs", "1"]) == 2  # a CCCGAN-only flag
+    capsys.readouterr()
+    assert main([*args, "--epochs", "3", "--no-mask-slots"]) == 2  # the default push needs masked slots
+    assert "--repel-steps needs --mask-slots" in capsys.readouterr().err

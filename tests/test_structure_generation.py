@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from conftest import REFERENCE, need
 from tfmat.cli import main
-from tfmat.gan.cccgan import build_generator, clash, sample_matrices
+from tfmat.gan.cccgan import Repel, build_generator, clash, layout_config, sample_matrices
 from tfmat.gan.config import CCCGanConfig
 from tfmat.structure.codec import MGMNO, composition_onehot, counts, decode, encode
 from tfmat.structure.crystal import Crystal
@@ -26,6 +26,8 @@ def test_masked_generator_fills_exactly_the_requested_slots():
     np.testing.assert_array_equal(counts(m, MGMNO), wanted)
     atoms = m[:, 2:][m[:, 2:].sum(-1) > 0]
     assert atoms.min() >= 1 / 6 - 1e-6 and atoms.max() <= 5 / 6 + 1e-6  # where the codec puts real atoms
+    pushed = sample_matrices(build_generator(MGMNO, 16, 8, mask_slots=True, repel_steps=3), MGMNO, wanted, seed=1)
+    np.testing.assert_array_equal(counts(pushed, MGMNO), wanted)
     free = sample_matrices(build_generator(MGMNO, 16, 8, mask_slots=False), MGMNO, wanted, seed=1)
     assert not np.array_equal(counts(free, MGMNO), wanted)  # unmasked, an untrained generator ignores the request
 
@@ -42,6 +44,34 @@ def test_clash_is_the_squared_overlap_of_close_pairs_and_moves_atoms_only():
     grad = tape.gradient(value, m).numpy()[0]
     assert np.abs(grad[:2]).max() == 0  # the cell rows
     assert np.abs(grad[2]).max() > 0 and np.abs(grad[18]).max() > 0  # the two atoms in contact
+
+
+def test_repel_pushes_clashing_atoms_to_contact_and_leaves_the_rest():
+    from tfmat.structure.validity import min_distance
+
+    crystal = Crystal.from_parameters(5, 5, 5, 90, 90, 90, ["Mg", "O", "O"], [[0.1, 0.1, 0.1], [0.3, 0.1, 0.1],
+                                                                              [0.1, 0.1, 0.6]])
+    m = encode([crystal], MGMNO)
+    mask = tf.constant((m[:, 2:].sum(-1) > 0.4).astype(np.float32))
+    coords = tf.Variable(m[:, 2:, :, None])
+    with tf.GradientTape() as tape:
+        out = Repel(layout_config(MGMNO), contact=1.4, steps=5)([coords, tf.constant(m[:, :2, :, None]), mask])
+        total = tf.reduce_sum(out)
+    moved = m.copy()
+    moved[:, 2:] = out.numpy()[..., 0]
+    pushed = decode(moved, MGMNO).crystals[0]
+    # the Mg–O pair 1.0 Å apart ends 1.4 Å apart, each atom moved along x; the far O stays put
+    assert min_distance(pushed) == pytest.approx(1.4, abs=1e-3)
+    np.testing.assert_allclose(pushed.frac[:, 1:], crystal.frac[:, 1:], atol=1e-6)
+    np.testing.assert_allclose(pushed.frac[2], crystal.frac[2], atol=1e-6)
+    assert np.abs(moved[0, 3:18]).max() == 0 and np.abs(moved[0, 20:]).max() == 0  # empty slots stay empty
+    grad = tape.gradient(total, coords).numpy()
+    assert np.isfinite(grad).all() and np.abs(grad).max() > 0
+    flat = m.copy()
+    flat[:, 1] = 120.0 / MGMNO.angle_scale  # three 120° angles: a cell with no volume
+    kept = Repel(layout_config(MGMNO), steps=5)([tf.constant(flat[:, 2:, :, None]), tf.constant(flat[:, :2, :, None]),
+                                                 mask]).numpy()[..., 0]
+    np.testing.assert_allclose(kept, flat[:, 2:], atol=1e-6)
 
 
 def test_matching_finds_the_same_structure_moved_or_enlarged():
@@ -94,12 +124,13 @@ def test_evaluation_counts_undecoded_samples_against_every_share():
 
 
 def _tiny_model(tmp_path, mask_slots=True):
-    cfg = CCCGanConfig(noise_dim=16, width=8, mask_slots=mask_slots)
+    cfg = CCCGanConfig(noise_dim=16, width=8, mask_slots=mask_slots, repel_steps=2 if mask_slots else 0)
     folder = tmp_path / "model"
     folder.mkdir()
     keras_seed = tf.keras.utils.set_random_seed
     keras_seed(0)
-    build_generator(MGMNO, cfg.noise_dim, cfg.width, cfg.mask_slots).save(folder / "generator.keras")
+    build_generator(MGMNO, cfg.noise_dim, cfg.width, cfg.mask_slots, cfg.repel_steps,
+                    cfg.contact).save(folder / "generator.keras")
     (folder / "config.json").write_text(json.dumps(cfg.to_dict()))
     return folder
 
@@ -173,9 +204,29 @@ def test_evaluate_structures_beside_the_random_baseline(tmp_path, capsys):
     for side in ("generated", "random_baseline"):
         f = result[side]
         assert f["samples"] == 6 and f["conditioned"] == f["decoded"]
-        assert {"valid", "composition_valid", "unique", "novel", "wasserstein_density", "wasserstein_atoms"} <= set(f)
+        assert {"valid", "composition_valid", "unique", "novel", "wasserstein_density", "wasserstein_atoms",
+                "wasserstein_min_distance"} <= set(f)
     assert result["random_baseline"]["conditioned"] == 1.0
     assert (out / "evaluation.png").stat().st_size > 0
     assert main(["evaluate-structures", str(out), "--data", str(train)]) == 2  # evaluation.json exists
     assert main(["evaluate-structures", str(tmp_path), "--data", str(train), "-o", str(tmp_path / "x.json")]) == 2
     assert "structures.csv" in capsys.readouterr().err
+
+
+def test_coverage_counts_reference_crystals_with_a_near_generated_one():
+    from tfmat.structure.coverage import composition_fingerprints, coverage, structure_fingerprints
+
+    moved = Crystal(ROCKSALT.lattice, ROCKSALT.species, (ROCKSALT.frac + 0.13) % 1.0)
+    fs = structure_fingerprints([ROCKSALT, moved, None])
+    assert fs.shape == (3, 61) and np.isnan(fs[2]).all()
+    np.testing.assert_allclose(fs[0], fs[1], atol=1e-9)  # a translation leaves the fingerprint alone
+    fc = composition_fingerprints([ROCKSALT, None])
+    assert fc.shape == (2, 132) and np.isfinite(fc[0]).all() and np.isnan(fc[1]).all()
+    ref_s, ref_c = np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.0], [2.0]])  # standardised: -1, 1
+    gen_s = np.array([[0.1, 0.0], [5.0, 5.0], [np.nan, np.nan]])
+    gen_c = np.array([[0.0], [0.0], [np.nan]])
+    cov = coverage(gen_s, gen_c, ref_s, ref_c, structure_cutoff=0.4, composition_cutoff=0.5)
+    # reference 0 has generated 0 near in both; reference 1 is 0.9 from it. Of the generated, only 0 is near.
+    assert cov["cov_recall"] == 0.5 and cov["cov_precision"] == pytest.approx(1 / 3)
+    assert coverage(gen_s, gen_c, ref_s, ref_c, structure_cutoff=1.0, composition_cutoff=0.5)["cov_recall"] == 0.5
+    assert coverage(gen_s, gen_c, ref_s, ref_c, structure_cutoff=1.0, composition_cutoff=2.5)["cov_recall"] == 1.0

@@ -1,6 +1,6 @@
 """Shipping a trained run: the one step that writes a model into ``check_point/``.
 
-:func:`promote` recognises what a run directory holds (a MatGAN run, a
+:func:`promote` recognises what a run directory holds (a MatGAN or CCCGAN run, a
 ``train-cnn`` run or model folder, an autoencoder run), copies the selected
 weights with their config, run record and metrics to the destination, and
 adds ``MODEL_CARD.md``: where the model came from, the command that trained
@@ -27,6 +27,8 @@ ATTRIBUTION = {
             "2015), CC-BY 4.0",
     "ICSD": "ICSD formulas supplied by the user (a licensed database)",
     "ICSD_Filter": "ICSD formulas supplied by the user (a licensed database)",
+    "CCCGAN": "Materials Project structures (A. Jain et al., APL Mater. 1, 011002, 2013), CC-BY 4.0, in the "
+              "slot-matrix representation of S. Kim et al., ACS Cent. Sci. 6, 1412 (2020)",
 }
 
 
@@ -38,7 +40,7 @@ class Kind:
 
 
 KINDS = (
-    Kind("MatGAN generator", "generator.keras",
+    Kind("GAN generator", "generator.keras",
          ("generator.keras", "generator.keras.json", "generator_last.keras", "config.json", "run.json",
           "metrics.csv", "logs")),
     Kind("CNN property model", "members",

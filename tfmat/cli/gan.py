@@ -18,6 +18,8 @@ CCCGAN_OVERRIDES = {
     "count_weight": (float, "CCCGAN: weight of the classifier's count cross-entropies"),
     "distance_weight": (float, "CCCGAN: weight of the generator's clash term (0: the paper's loss)"),
     "contact": (float, "CCCGAN: distance (Å) under which two atoms clash"),
+    "repel_steps": (int, "CCCGAN: soft-sphere steps that push the generator's atoms apart (0: the paper's "
+                         "generator; needs --mask-slots)"),
 }
 # flag → GanConfig field; the flag's help names the field
 OVERRIDES = {
@@ -124,6 +126,10 @@ def config_from_args(args):
         for name in ("epochs", "batch_size", "critic_steps", "noise_dim", "width", "decay_epochs"):
             if getattr(cfg, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+        if cfg.repel_steps < 0:
+            raise UsageError("--repel-steps must be 0 or more")
+        if cfg.repel_steps and not cfg.mask_slots:
+            raise UsageError("--repel-steps needs --mask-slots (or --repel-steps 0)")
         return cfg
     extra = [f for f in [*CCCGAN_OVERRIDES, "mask_slots"] if getattr(args, f) is not None]
     if extra:

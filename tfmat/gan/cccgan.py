@@ -10,7 +10,9 @@ element. The condition is the composition as one one-hot count per element.
   With ``mask_slots`` (the default) the composition also decides which slots
   hold atoms: the first n slots of an element asked for n atoms get
   coordinates in [1/6, 5/6] (where the codec puts real atoms), the rest 0, so
-  every sample decodes to the requested counts.
+  every sample decodes to the requested counts. With ``repel_steps`` (default
+  5) the generator ends with a :class:`Repel` layer: that many soft-sphere
+  steps push apart the requested atoms closer than ``contact``, the cell fixed.
 * critic — convolutions across each row (leaky ReLU), then the rows of each
   element averaged (the slots of one element are interchangeable), merged with
   the cell rows and the composition, and three dense layers to one score.
@@ -33,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..structure.codec import MGMNO, SlotLayout
-from ..structure.distances import lattice_matrix_tf, pbc_distances_tf
+from ..structure.distances import lattice_matrix_tf, pbc_distances_tf, wrapped_vectors_tf
 from .adversarial import Adversarial, CriticInput
 
 LEAK = 0.2
@@ -76,10 +78,60 @@ class SlotMask(keras.layers.Layer):
         return {**super().get_config(), "slots": self.slots}
 
 
+def _cell_parameters(cell_rows, layout: SlotLayout):
+    """The two scaled cell rows (B, 2, 3) → (B, 6) a, b, c in Å and α, β, γ in degrees."""
+    return tf.concat([cell_rows[:, 0] * layout.length_scale, cell_rows[:, 1] * layout.angle_scale], axis=1)
+
+
+@keras.saving.register_keras_serializable("tfmat")
+class Repel(keras.layers.Layer):
+    """[coordinates (B, slots, 3, 1) scaled as in the codec, cell rows (B, 2, 3, 1), mask (B, slots)] →
+    the coordinates after ``steps`` steps of gradient descent, step ``rate``, on Σ over pairs of
+    masked atoms of max(0, contact − d)² (d in Å along the wrapped fractional difference,
+    :func:`~tfmat.structure.distances.wrapped_vectors_tf`, the minimum image unless the cell is
+    strongly skewed): a soft-sphere push that separates atoms closer than ``contact``. The cell is
+    held fixed and atoms are wrapped back into it; a cell with (nearly) no volume leaves its atoms
+    where they are. Differentiable in the coordinates."""
+
+    def __init__(self, layout: dict, contact: float = 1.4, steps: int = 10, rate: float = 0.2, **kwargs):
+        super().__init__(**kwargs)
+        self.layout = dict(layout)
+        self.contact, self.steps, self.rate = float(contact), int(steps), float(rate)
+
+    def call(self, inputs):
+        coords, cell, mask = inputs
+        layout = SlotLayout(**self.layout)
+        frac = (coords[..., 0] - 0.5) * 1.5 + 0.5  # the codec's unscale_frac
+        lattice = tf.stop_gradient(lattice_matrix_tf(_cell_parameters(cell[..., 0], layout)))
+        # a cell with (nearly) no volume has no inverse; its atoms stay where they are
+        lengths = tf.reduce_prod(tf.norm(lattice, axis=-1), axis=-1)
+        usable = tf.abs(tf.linalg.det(lattice)) > 1e-3 * lengths
+        lattice = tf.where(usable[:, None, None], lattice, tf.eye(3, batch_shape=tf.shape(lattice)[:1]))
+        inverse = tf.linalg.inv(lattice)
+        n = tf.shape(mask)[1]
+        pairs = mask[:, :, None] * mask[:, None, :] * (1.0 - tf.eye(n))[None]
+        pairs *= tf.cast(usable, mask.dtype)[:, None, None]
+        for _ in range(self.steps):
+            r = wrapped_vectors_tf(frac, frac, lattice)  # (B, n, n, 3), from atom i to atom j
+            d = tf.sqrt(tf.reduce_sum(r**2, axis=-1) + 1e-4)
+            push = pairs * tf.nn.relu(self.contact - d) / d
+            cart = -2.0 * self.rate * tf.einsum("bij,bijk->bik", push, r)  # minus the gradient, in Å
+            frac = frac + tf.einsum("bik,bkl->bil", cart, inverse)
+        frac -= tf.stop_gradient(tf.floor(frac))
+        return ((frac - 0.5) / 1.5 + 0.5)[..., None] * mask[:, :, None, None]
+
+    def get_config(self):
+        return {**super().get_config(), "layout": self.layout, "contact": self.contact, "steps": self.steps,
+                "rate": self.rate}
+
+
 def build_generator(layout: SlotLayout, noise_dim: int = 512, width: int = 256, mask_slots: bool = True,
-                    name: str = "generator"):
+                    repel_steps: int = 0, contact: float = 1.4, name: str = "generator"):
     """[noise (noise_dim,), composition (Σ slots+1,)] → (rows, 3) matrix in [0, 1]; with ``mask_slots``
-    exactly the requested slots are nonzero, in [1/6, 5/6]."""
+    exactly the requested slots are nonzero, in [1/6, 5/6]; with ``repel_steps`` > 0 (needs
+    ``mask_slots``) the atoms then take that many :class:`Repel` steps apart."""
+    if repel_steps and not mask_slots:
+        raise ValueError("repel_steps needs mask_slots: the push acts on the requested atoms")
     slots = sum(layout.slots)
     z = keras.Input((noise_dim,), name="noise")
     c = keras.Input((layout.onehot_width,), name="composition")
@@ -94,16 +146,18 @@ def build_generator(layout: SlotLayout, noise_dim: int = 512, width: int = 256, 
     x = keras.layers.BatchNormalization(name="deconv3_bn")(x)
     x = keras.layers.ReLU()(x)
     logits = keras.layers.Conv2DTranspose(1, 1, name="coordinates")(x)
-    coords = keras.layers.Activation("sigmoid")(logits)
-    if mask_slots:
-        mask = keras.layers.Reshape((slots, 1, 1))(SlotMask(layout.slots, name="slot_mask")(c))
-        coords = (1.0 / 6.0 + coords * (2.0 / 3.0)) * mask
     h = keras.layers.Flatten()(logits)
     h = keras.layers.Dense(32, name="cell_fc")(h)
     h = keras.layers.BatchNormalization(name="cell_bn")(h)
     h = keras.layers.ReLU()(h)
     cell = keras.layers.Dense(6, activation="sigmoid", name="cell")(h)
     cell = keras.layers.Reshape((2, 3, 1))(cell)
+    coords = keras.layers.Activation("sigmoid")(logits)
+    if mask_slots:
+        mask = SlotMask(layout.slots, name="slot_mask")(c)
+        coords = (1.0 / 6.0 + coords * (2.0 / 3.0)) * keras.layers.Reshape((slots, 1, 1))(mask)
+        if repel_steps:
+            coords = Repel(layout_config(layout), contact, repel_steps, name="repel")([coords, cell, mask])
     matrix = keras.layers.Concatenate(axis=1)([cell, coords])
     return keras.Model([z, c], keras.layers.Reshape((layout.rows, 3), name="matrix")(matrix), name=name)
 
@@ -179,8 +233,8 @@ def clash(matrices, occupied, layout: SlotLayout, contact: float):
     """Mean over samples of Σ over distinct occupied pairs of max(0, contact − d)², d in Å under
     periodic boundaries (:func:`~tfmat.structure.distances.pbc_distances_tf`); differentiable in the
     coordinates, constant in the cell."""
-    cell = tf.concat([matrices[:, 0] * layout.length_scale, matrices[:, 1] * layout.angle_scale], axis=1)
-    cell = tf.stop_gradient(cell)  # atoms move apart; growing the cell is not a way out
+    # atoms move apart; growing the cell is not a way out
+    cell = tf.stop_gradient(_cell_parameters(matrices[:, :2], layout))
     frac = (matrices[:, 2:] - 0.5) * 1.5 + 0.5  # the codec's unscale_frac, in TensorFlow
     d = pbc_distances_tf(frac, frac, lattice_matrix_tf(cell))
     pairs = occupied[:, :, None] * occupied[:, None, :] * (1.0 - tf.eye(tf.shape(occupied)[1]))[None]
@@ -280,7 +334,9 @@ def build_cccgan(config, layout: SlotLayout, steps_per_epoch: int, cell_mean=Non
     generator_terms = {"occupancy_fake": 1.0, "count_fake": config.count_weight}
     if config.distance_weight > 0:
         generator_terms["clash"] = config.distance_weight
-    gan = CCCGAN({"generator": build_generator(layout, config.noise_dim, config.width, config.mask_slots)},
+    generator = build_generator(layout, config.noise_dim, config.width, config.mask_slots, config.repel_steps,
+                                config.contact)
+    gan = CCCGAN({"generator": generator},
                  {"critic": build_critic(layout, config.width)},
                  {"classifier": build_classifier(layout, config.width)}, layout=layout, contact=config.contact,
                  critic_terms={"occupancy_real": 1.0, "count_real": config.count_weight},

@@ -109,10 +109,12 @@ class CCCGanConfig(SavedConfig):
     mask_slots: bool = True  # the composition picks the occupied slots (False: the paper's free slots)
     distance_weight: float = 10.0  # weight of the generator's clash term (0: the paper's loss)
     contact: float = 1.4  # Å, the clash term's distance; the training set's shortest is 1.38 Å
+    repel_steps: int = 5  # soft-sphere steps at the generator's end (0: the paper's generator); needs mask_slots
     epochs: int = 200
     seed: int = 0
     strategy: str = "auto"
 
-    RESUME_FIELDS = ("system", "noise_dim", "width", "mask_slots", "g_lr", "d_lr", "c_lr", "beta_1", "beta_2")
+    RESUME_FIELDS = ("system", "noise_dim", "width", "mask_slots", "repel_steps", "contact", "g_lr", "d_lr", "c_lr",
+                     "beta_1", "beta_2")
 
 

@@ -120,16 +120,10 @@ def lattice_matrix_tf(params):
     return tf.stack([tf.stack(row, axis=-1) for row in rows], axis=-2)
 
 
-def pbc_distances_tf(frac_a, frac_b, lattice):
-    """Differentiable minimum-image distances: (B, n, 3), (B, m, 3), (B, 3, 3) to (B, n, m).
-
-    The fractional difference is wrapped into [-0.5, 0.5] and the nearest of
-    its 27 images in the given cell is taken. The cell is not reduced, so the
-    result is exact only when the cell is not too skewed; for a strongly
-    skewed cell it can overestimate (use :func:`pbc_distances` there).
-    Gradients reach the coordinates and the lattice; at zero distance the
-    gradient is zero.
-    """
+def wrapped_vectors_tf(frac_a, frac_b, lattice):
+    """Differentiable vectors in Å from each site of ``frac_a`` to each site of ``frac_b`` with the
+    fractional difference wrapped into [-0.5, 0.5]: (B, n, 3), (B, m, 3), (B, 3, 3) to (B, n, m, 3).
+    In a cell that is not skewed this is the minimum image; in general a shorter image may exist."""
     import tensorflow as tf
 
     fa = tf.convert_to_tensor(frac_a)
@@ -139,8 +133,27 @@ def pbc_distances_tf(frac_a, frac_b, lattice):
     lat = tf.convert_to_tensor(lattice, dtype=fa.dtype)
     diff = fb[:, None, :, :] - fa[:, :, None, :]
     diff -= tf.stop_gradient(tf.round(diff))
-    cart = tf.einsum("bnmi,bij->bnmj", diff, lat)
-    shifts = tf.einsum("ki,bij->bkj", tf.constant(_images(1), dtype=fa.dtype), lat)
-    d2 = tf.reduce_min(tf.reduce_sum((cart[..., None, :] + shifts[:, None, None]) ** 2, axis=-1), axis=-1)
+    return tf.einsum("bnmi,bij->bnmj", diff, lat)
+
+
+def pbc_images_tf(frac_a, frac_b, lattice):
+    """:func:`wrapped_vectors_tf` and its 26 neighbouring images: (B, n, m, 27, 3)."""
+    import tensorflow as tf
+
+    cart = wrapped_vectors_tf(frac_a, frac_b, lattice)
+    shifts = tf.einsum("ki,bij->bkj", tf.constant(_images(1), dtype=cart.dtype), tf.cast(lattice, cart.dtype))
+    return cart[..., None, :] + shifts[:, None, None]
+
+
+def pbc_distances_tf(frac_a, frac_b, lattice):
+    """Differentiable minimum-image distances: (B, n, 3), (B, m, 3), (B, 3, 3) to (B, n, m), the
+    shortest of :func:`pbc_images_tf`. The cell is not reduced, so the result is exact only when
+    the cell is not too skewed; for a strongly skewed cell it can be too long (use
+    :func:`pbc_distances` there). Gradients reach the coordinates and the lattice; at zero distance
+    the gradient is zero.
+    """
+    import tensorflow as tf
+
+    d2 = tf.reduce_min(tf.reduce_sum(pbc_images_tf(frac_a, frac_b, lattice) ** 2, axis=-1), axis=-1)
     positive = d2 > 0
     return tf.where(positive, tf.sqrt(tf.where(positive, d2, tf.ones_like(d2))), tf.zeros_like(d2))

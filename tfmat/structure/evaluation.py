@@ -13,8 +13,10 @@ against it:
 - ``unique``: not matching an earlier sample of the same request
   (:mod:`tfmat.structure.matching`);
 - ``novel`` (with training crystals): matching none of them;
-- ``wasserstein_density`` (g/cm³) and ``wasserstein_atoms``: 1-D Wasserstein
-  distances of the decoded samples' densities and atom counts to the training set's.
+- ``wasserstein_density`` (g/cm³), ``wasserstein_atoms`` and
+  ``wasserstein_min_distance`` (Å): 1-D Wasserstein distances of the decoded
+  samples' densities, atom counts and shortest interatomic distances to the
+  training set's.
 
 :func:`random_baseline` places the requested atoms at uniform random
 fractional coordinates in a training cell of the same composition: the
@@ -136,4 +138,6 @@ def evaluate(crystals: Sequence, requested: np.ndarray, elements: Sequence[str],
                                                      [density(c) for c in train_crystals])
         figures["wasserstein_atoms"] = wasserstein([len(c.species) for c in crystals if c is not None],
                                                    [len(c.species) for c in train_crystals])
+        figures["wasserstein_min_distance"] = wasserstein([s.min_distance for s in samples],
+                                                          [min_distance(c) for c in train_crystals])
     return figures, samples, unique, novel

@@ -2,9 +2,11 @@
 
 Each crystal is reduced once (primitive cell, then Niggli) and compared with
 ``StructureMatcher(primitive_cell=False)`` and the matcher's default
-tolerances (ltol 0.2, stol 0.3, angle_tol 5°, volumes scaled), only against
-crystals of the same reduced formula. That is the matcher's own verdict,
-without reducing both crystals again for every pair.
+tolerances (ltol 0.2, stol 0.3, angle_tol 5°, volumes scaled), told to skip
+its own reduction, and only against crystals of the same reduced formula and
+number of sites (without supercells the matcher never matches two cells of
+different size). That is the matcher's own verdict, without reducing both
+crystals again for every pair.
 """
 from __future__ import annotations
 
@@ -18,6 +20,11 @@ def _matcher():
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
     return StructureMatcher(primitive_cell=False)
+
+
+def _kind(structure) -> tuple:
+    """What two structures must share to be compared: reduced formula and number of sites."""
+    return structure.composition.reduced_formula, len(structure)
 
 
 def reduce_all(crystals: Sequence) -> list:
@@ -38,20 +45,19 @@ def unique_mask(structures: Sequence, groups: Sequence | None = None) -> np.ndar
     for i, (s, g) in enumerate(zip(structures, groups)):
         if s is None:
             continue
-        key = (g, s.composition.reduced_formula)
-        if not any(matcher.fit(s, r) for r in kept[key]):
+        key = (g, *_kind(s))
+        if not any(matcher.fit(s, r, skip_structure_reduction=True) for r in kept[key]):
             kept[key].append(s)
             out[i] = True
     return out
 
 
 def novel_mask(structures: Sequence, known: Sequence) -> np.ndarray:
-    """True where a structure (reduced) matches none of ``known`` (reduced) of its reduced formula; None
-    is never novel."""
+    """True where a structure (reduced) matches none of ``known`` (reduced); None is never novel."""
     matcher = _matcher()
-    by_formula = defaultdict(list)
+    by_kind = defaultdict(list)
     for k in known:
         if k is not None:
-            by_formula[k.composition.reduced_formula].append(k)
-    return np.array([s is not None and not any(matcher.fit(s, k) for k in by_formula[s.composition.reduced_formula])
-                     for s in structures], dtype=bool)
+            by_kind[_kind(k)].append(k)
+    return np.array([s is not None and not any(matcher.fit(s, k, skip_structure_reduction=True)
+                                               for k in by_kind[_kind(s)]) for s in structures], dtype=bool)
