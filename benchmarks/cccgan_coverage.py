@@ -14,35 +14,24 @@ Writes ``benchmarks/cccgan_coverage.json``.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from cccgan_structures import DATA, PER_COMPOSITION, ROOT, known_compositions
+from cccgan_structures import PER_COMPOSITION, ROOT, known_compositions, setup
 
 
 def main() -> None:
-    from tfmat.gan.cccgan import load_structure_generator, sample_matrices
+    from tfmat.gan.cccgan import sample_matrices
     from tfmat.io import atomic_path, write_json
     from tfmat.structure.codec import decode
     from tfmat.structure.coverage import composition_fingerprints, coverage, structure_fingerprints
-    from tfmat.structure.data import load_structures
     from tfmat.structure.evaluation import formula_of, random_baseline
     from tfmat.structure.validity import is_valid
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=str(ROOT / "check_point" / "CCCGAN" / "MgMnO"))
-    p.add_argument("--data", default=str(DATA))
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "cccgan_coverage.json"))
-    args = p.parse_args()
-
-    generator, layout, _ = load_structure_generator(args.model)
-    data = load_structures(args.data, layout)
-    train = decode(data.matrices, layout).crystals
+    args, generator, layout, _, data, train, label = setup(__doc__, "cccgan_coverage.json")
     known = known_compositions(data.counts)
     picked = np.flatnonzero((data.counts[:, None] == known[None]).all(axis=2).any(axis=1))
     reference = [train[i] for i in picked]
@@ -58,7 +47,7 @@ def main() -> None:
         with atomic_path(cache) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, structure=ref_s, composition=ref_c)
-    result = {"model": str(Path(args.model).relative_to(ROOT)) if Path(args.model).is_relative_to(ROOT) else args.model,
+    result = {"model": label,
               "compositions": [formula_of(k, layout.elements) for k in known], "reference_structures": len(reference),
               "per_composition": PER_COMPOSITION, "seed": 0}
     requested = np.repeat(known, PER_COMPOSITION, axis=0)

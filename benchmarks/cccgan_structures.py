@@ -36,28 +36,38 @@ def known_compositions(counts: np.ndarray, n: int = 11) -> np.ndarray:
     return kinds[np.argsort(-freq, kind="stable")[:n]]
 
 
+def setup(doc: str, out_name: str):
+    """Parse --model / --data / --out (default ``benchmarks/<out_name>``); load the generator and the
+    data: ``(args, generator, layout, config, data, train crystals, model label)``."""
+    from tfmat.gan.cccgan import load_structure_generator
+    from tfmat.structure.codec import decode
+    from tfmat.structure.data import load_structures
+
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--model", default=str(ROOT / "check_point" / "CCCGAN" / "MgMnO"))
+    p.add_argument("--data", default=str(DATA))
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / out_name))
+    args = p.parse_args()
+    generator, layout, config = load_structure_generator(args.model)
+    data = load_structures(args.data, layout)
+    model = Path(args.model)
+    label = str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else args.model
+    return args, generator, layout, config, data, decode(data.matrices, layout).crystals, label
+
+
 def main() -> None:
-    from tfmat.gan.cccgan import load_structure_generator, sample_matrices
+    from tfmat.gan.cccgan import sample_matrices
     from tfmat.io import write_json
     from tfmat.structure.codec import composition_from_string, decode, encode
-    from tfmat.structure.data import load_structures
     from tfmat.structure.evaluation import evaluate, formula_of, random_baseline
     from tfmat.structure.plots import histograms
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=str(ROOT / "check_point" / "CCCGAN" / "MgMnO"))
-    p.add_argument("--data", default=str(DATA))
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "cccgan_structures.json"))
-    args = p.parse_args()
-
-    generator, layout, config = load_structure_generator(args.model)
-    data = load_structures(args.data, layout)
-    train = decode(data.matrices, layout).crystals
+    args, generator, layout, config, data, train, label = setup(__doc__, "cccgan_structures.json")
     known = known_compositions(data.counts)
     new = np.array([composition_from_string(f, layout) for f in NEW])
     assert not any((data.counts == n).all(axis=1).any() for n in new), "a 'new' composition is in the data"
 
-    result = {"model": str(Path(args.model).relative_to(ROOT)) if Path(args.model).is_relative_to(ROOT) else args.model,
+    result = {"model": label,
               "per_composition": PER_COMPOSITION, "seed": 0, "repel_steps": config.repel_steps,
               "known": [formula_of(k, layout.elements) for k in known], "new": NEW}
     every = {}
