@@ -29,8 +29,8 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 def readme_training_examples() -> list[list[str]]:
     """Every training command line in the README's code blocks, as argv for ``tfmat.cli.main``; the
-    multi-worker example needs a cluster and has its own test (test_multiworker.py), the CCCGAN one the
-    reference structures (test_cccgan.py)."""
+    multi-worker example needs a cluster and has its own test (test_multiworker.py), the CCCGAN and
+    CrystalGAN ones the reference structures (test_cccgan.py, test_crystalgan.py)."""
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"^    (python train_gan\.py .*|python train_cnn\.py .*|tfmat train-\w+.*)$", text, re.M)
     wrappers = {"train_gan.py": "train-gan", "train_cnn.py": "train-cnn"}
@@ -38,7 +38,7 @@ def readme_training_examples() -> list[list[str]]:
     for line in blocks:
         argv = shlex.split(line.split("#")[0])
         argv = [wrappers[argv[1]], *argv[2:]] if argv[0] == "python" else argv[1:]
-        if "multiworker" not in argv and "CCCGAN" not in argv:
+        if "multiworker" not in argv and "CCCGAN" not in argv and "CrystalGAN" not in argv:
             commands.append(argv)
     return commands
 

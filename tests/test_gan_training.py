@@ -209,3 +209,17 @@ def test_short_training_moves_samples_towards_the_data():
     assert untrained[1] == 0.0 and untrained[0] > 50  # untrained: ~every element above threshold
     assert distance < 0.25 * untrained[0], (untrained, trained)
     assert decoded > 0.3, (untrained, trained)
+
+
+def test_epoch_log_widens_its_csv_for_a_figure_that_appears_later(tmp_path):
+    from tfmat.training import EpochLog
+
+    log = EpochLog(tmp_path / "metrics.csv", tmp_path / "logs")
+    for epoch, logs in enumerate([{"loss": 1.0}, {"loss": 0.5, "score": 0.2}, {"loss": 0.25}]):
+        log.on_epoch_begin(epoch)
+        log.on_epoch_end(epoch, dict(logs))
+    log.on_train_end()
+    table = pd.read_csv(tmp_path / "metrics.csv")
+    assert list(table.columns) == ["epoch", "loss", "seconds", "score"]
+    assert table["loss"].tolist() == [1.0, 0.5, 0.25] and table["epoch"].tolist() == [0, 1, 2]
+    assert table["score"].isna().tolist() == [True, False, True] and table["score"][1] == 0.2

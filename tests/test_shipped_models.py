@@ -78,3 +78,36 @@ def test_shipped_cccgan_makes_valid_structures_of_the_requested_composition():
         np.testing.assert_array_equal(counts(matrices, layout), wanted)
         valid = np.mean([c is not None and is_valid(c) for c in decode(matrices, layout).crystals])
         assert valid >= 0.9, f"{formula}: {valid:.0%} valid"
+
+
+@pytest.mark.shared
+def test_shipped_crystalgan_generates_the_figures_its_readme_states(tmp_path):
+    """check_point/CrystalGAN/PdNiH translating the 35 + 35 reference binaries: ``tfmat generate-structures``
+    writes CIF and POSCAR files that pymatgen reads, and the in-range, ternary and no-clash shares are the
+    ones check_point/CrystalGAN/README.md prints for the shipped model."""
+    import pandas as pd
+    from pymatgen.core import Structure
+
+    from conftest import REFERENCE, need
+    from tfmat.cli import main
+
+    crystal = REFERENCE / "crystal"
+    out = tmp_path / "out"
+    assert main(["generate-structures", "--model", str(ROOT / "check_point" / "CrystalGAN" / "PdNiH"),
+                 "--data-a", str(need(crystal / "crystalgan_PdH_dataset.mat")),
+                 "--data-b", str(need(crystal / "crystalgan_NiH_dataset.mat")), "-n", "70", "-o", str(out)]) == 0
+    table = pd.read_csv(out / "structures.csv", keep_default_na=False)
+    files = [f for f in table["file"] if f]
+    for name in files:
+        cif = Structure.from_file(out / name)
+        poscar = Structure.from_file(out / "poscar" / (Path(name).stem + ".vasp"))
+        assert cif.composition == poscar.composition
+    d = table[["d_A_B", "d_A_A", "d_B_B"]].replace("", np.nan).astype(float).to_numpy()
+    shares = {"in range": np.mean(np.all((d >= 1.8) & (d <= 3.0), axis=1)),
+              "ternary": np.mean(np.isfinite(d[:, 0])),
+              "no clash": np.mean(table["min_distance"].replace("", np.nan).astype(float) > 0.5)}
+    text = (ROOT / "check_point" / "CrystalGAN" / "README.md").read_text(encoding="utf-8")
+    for label, value in shares.items():
+        found = re.search(rf"\| {label} \| \*\*{NUMBER}%\*\*", text)
+        assert found, f"no '| {label} | **x%**' row in check_point/CrystalGAN/README.md"
+        assert close(found.group(1), 100 * value), f"{label}: README {found.group(1)}%, model {100 * value:.2f}%"

@@ -23,3 +23,5 @@ def _located(name: str) -> Path:
 DATA = Path(os.environ.get("TFMAT_DATA") or _located("data"))
 CHECKPOINTS = Path(os.environ.get("TFMAT_CHECKPOINTS") or _located("check_point"))
 RUNS = Path(os.environ.get("TFMAT_RUNS") or "runs")
+# the project's reference data beside a checkout (read, never shipped): ../shared, or TFMAT_SHARED
+SHARED = Path(os.environ.get("TFMAT_SHARED") or PACKAGE.parent.parent / "shared")

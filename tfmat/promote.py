@@ -1,6 +1,6 @@
 """Shipping a trained run: the one step that writes a model into ``check_point/``.
 
-:func:`promote` recognises what a run directory holds (a MatGAN or CCCGAN run, a
+:func:`promote` recognises what a run directory holds (a MatGAN, CCCGAN or CrystalGAN run, a
 ``train-cnn`` run or model folder, an autoencoder run), copies the selected
 weights with their config, run record and metrics to the destination, and
 adds ``MODEL_CARD.md``: where the model came from, the command that trained
@@ -29,6 +29,8 @@ ATTRIBUTION = {
     "ICSD_Filter": "ICSD formulas supplied by the user (a licensed database)",
     "CCCGAN": "Materials Project structures (A. Jain et al., APL Mater. 1, 011002, 2013), CC-BY 4.0, in the "
               "slot-matrix representation of S. Kim et al., ACS Cent. Sci. 6, 1412 (2020)",
+    "CrystalGAN": "the Pd–H and Ni–H structures and four-block [lattice, H, A, B] representation of A. Nouira, "
+                  "N. Sokolovska, J.-C. Crivello, CrystalGAN, arXiv:1810.11203 (2018)",
 }
 
 

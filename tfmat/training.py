@@ -21,7 +21,7 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-from .io import save_atomically, write_json
+from .io import save_atomically, write_json, write_text
 
 BACKUP_DIR = "backup"
 METRICS_CSV = "metrics.csv"
@@ -59,11 +59,7 @@ class EpochLog(keras.callbacks.Callback):
         from tensorflow.core.framework import summary_pb2
 
         logs = {**{k: float(v) for k, v in (logs or {}).items()}, "seconds": time.perf_counter() - self._start}
-        new = not self.csv_path.is_file() or self.csv_path.stat().st_size == 0
-        with open(self.csv_path, "a") as f:
-            if new:
-                f.write(",".join(["epoch", *logs]) + "\n")
-            f.write(",".join([str(epoch), *(repr(v) for v in logs.values())]) + "\n")
+        self._append(epoch, logs)
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
         meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
@@ -71,6 +67,25 @@ class EpochLog(keras.callbacks.Callback):
             for name, value in logs.items():
                 tf.summary.write(f"epoch_{name}", tf.constant(value), step=epoch, metadata=meta)
         self._writer.flush()
+
+    def _append(self, epoch, logs: dict) -> None:
+        """One CSV row; a figure first seen now (one measured every k epochs, say) becomes a new column,
+        empty in the rows before, and a figure missing from this epoch is left empty."""
+        lines = self.csv_path.read_text().splitlines() if self.csv_path.is_file() else []
+        columns = lines[0].split(",") if lines else ["epoch"]
+        added = [k for k in logs if k not in columns]
+        values = {"epoch": str(epoch), **{k: repr(v) for k, v in logs.items()}}
+        if added and len(lines) > 1:  # widen the earlier rows, then write the file anew
+            columns += added
+            rows = [line + "," * len(added) for line in lines[1:]]
+            write_text(self.csv_path, "\n".join([",".join(columns), *rows,
+                                                 ",".join(values.get(c, "") for c in columns)]) + "\n")
+            return
+        columns += added
+        with open(self.csv_path, "w" if len(lines) <= 1 else "a") as f:
+            if len(lines) <= 1:
+                f.write(",".join(columns) + "\n")
+            f.write(",".join(values.get(c, "") for c in columns) + "\n")
 
     def on_train_end(self, logs=None):
         if self._writer is not None:
@@ -99,11 +114,14 @@ class KeepBest(keras.callbacks.Callback):
     ``model.save``, or ``model.save_weights`` with ``weights_only``). The best
     epoch's logs go to ``<path>.json``, so a resumed run still knows them.
     With ``restore``, the model loads the kept weights when training ends.
+    With ``every`` = k, only every k-th epoch (epochs k, 2k, ...) is measured and considered.
     """
 
     def __init__(self, path: str | os.PathLike, key: str, save: Callable[[str], None] | None = None,
-                 measure: Callable[[], dict] | None = None, weights_only: bool = False, restore: bool = False):
+                 measure: Callable[[], dict] | None = None, weights_only: bool = False, restore: bool = False,
+                 every: int = 1):
         super().__init__()
+        self.every = max(1, int(every))
         self.path, self.key, self._save, self.measure = Path(path), key, save, measure
         self.weights_only, self.restore = weights_only, restore
         self.state_path = self.path.with_name(self.path.name + ".json")
@@ -116,6 +134,8 @@ class KeepBest(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
+        if (epoch + 1) % self.every:
+            return
         if self.measure is not None:
             logs.update({k: float(v) for k, v in self.measure().items()})
         if self.key not in logs:

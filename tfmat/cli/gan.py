@@ -8,10 +8,10 @@ from dataclasses import replace
 from ..paths import RUNS
 from . import UsageError, add_overwrite, refuse_existing
 
-DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap", "CCCGAN")
+DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap", "CCCGAN", "CrystalGAN")
 # CCCGAN only: flag → CCCGanConfig field (--latent-dim sets its noise_dim)
 CCCGAN_OVERRIDES = {
-    "width": (int, "CCCGAN: channels of the per-row convolutions"),
+    "width": (int, "CCCGAN: channels of the per-row convolutions; CrystalGAN: units per hidden layer"),
     "c_lr": (float, "CCCGAN: classifier learning rate"),
     "decay": (float, "CCCGAN: learning rates × DECAY every --decay-epochs"),
     "decay_epochs": (int, "CCCGAN: epochs between learning-rate decays"),
@@ -20,6 +20,21 @@ CCCGAN_OVERRIDES = {
     "contact": (float, "CCCGAN: distance (Å) under which two atoms clash"),
     "repel_steps": (int, "CCCGAN: soft-sphere steps that push the generator's atoms apart (0: the paper's "
                          "generator; needs --mask-slots)"),
+}
+# CrystalGAN only: flag → CrystalGanConfig field (--latent-dim sets the noise baseline's noise_dim; --width
+# is shared with CCCGAN)
+CRYSTALGAN_OVERRIDES = {
+    "variant": (str, "CrystalGAN: crystalgan (the three steps), discogan (step 1 only) or noise (one generator "
+                     "from Gaussian noise)"),
+    "metal_a": (str, "CrystalGAN: the metal of domain A"),
+    "metal_b": (str, "CrystalGAN: the metal of domain B"),
+    "depth": (int, "CrystalGAN: dense layers per network"),
+    "rec_weight": (float, "CrystalGAN: weight of each reconstruction term"),
+    "geo1_weight": (float, "CrystalGAN: weight of the lower geometric term (0: no constraint)"),
+    "geo2_weight": (float, "CrystalGAN: weight of the upper geometric term (0: no constraint)"),
+    "geo_form": (str, "CrystalGAN: hinge, or paper (the formulas as printed)"),
+    "d1": (float, "CrystalGAN: shortest allowed metal-metal distance (Å)"),
+    "d2": (float, "CrystalGAN: longest allowed nearest metal-metal distance (Å)"),
 }
 # flag → GanConfig field; the flag's help names the field
 OVERRIDES = {
@@ -49,10 +64,12 @@ def _defaults_table() -> str:
     fields = ["architecture", *OVERRIDES, "critic_norm", "jit_compile", "strategy"]
     head = "thesis defaults per dataset (every one is overridable by the flag of the same name):\n"
     rows = [f"  {db:<12}" + " ".join(f"{f}={getattr(c, f)}" for f in fields) for db, c in THESIS_CONFIGS.items()]
-    from ..gan.config import CCCGanConfig
+    from ..gan.config import CCCGanConfig, CrystalGanConfig
 
     c = CCCGanConfig()
     rows.append("  CCCGAN      " + " ".join(f"{f}={v}" for f, v in c.to_dict().items() if f != "dataset"))
+    rows.append("  CrystalGAN  " + " ".join(f"{f}={v}" for f, v in CrystalGanConfig().to_dict().items()
+                                            if f != "dataset"))
     return head + "\n".join(rows)
 
 
@@ -73,8 +90,15 @@ def register(sub) -> None:
     p.add_argument("--out", help="run directory (default: runs/iMatGAN/DB); ship a trained run with `tfmat promote`")
     for flag, (kind, what) in OVERRIDES.items():
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, help=f"{what} (default: per DB, below)")
-    for flag, (kind, what) in CCCGAN_OVERRIDES.items():
+    for flag, (kind, what) in {**CCCGAN_OVERRIDES, **CRYSTALGAN_OVERRIDES}.items():
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, help=f"{what} (default: below)")
+    p.add_argument("--data-a", help="CrystalGAN: domain A (A-H binaries): the paper's .mat file, a POSCAR file or a "
+                                    "directory of POSCAR files, or PdH for the reference file beside the checkout")
+    p.add_argument("--data-b", help="CrystalGAN: domain B (B-H binaries), likewise (NiH for the reference file)")
+    p.add_argument("--select-every", type=int, metavar="K",
+                   help="CrystalGAN: every K epochs translate every training input and keep as generator.keras "
+                        "the epoch with the largest share of ternaries whose metal distances lie in [d1, d2]; "
+                        "0 keeps the latest epoch (default: 10)")
     p.add_argument("--mask-slots", dest="mask_slots", action=argparse.BooleanOptionalAction,
                    help="CCCGAN: the composition decides which slots hold atoms; --no-mask-slots leaves it to "
                         "the generator, as in the paper (default: on)")
@@ -113,11 +137,44 @@ def register(sub) -> None:
     g.set_defaults(func=generate)
 
 
+def _crystalgan_config(args):
+    from ..gan.config import CRYSTALGAN_VARIANTS, CrystalGanConfig
+
+    wrong = [f for f in ["critic_steps", "gp_weight", *CCCGAN_OVERRIDES, "mask_slots"]
+             if f != "width" and getattr(args, f) is not None]
+    if wrong:
+        raise UsageError(f"--{wrong[0].replace('_', '-')} does not apply to CrystalGAN")
+    names = {**{f: f for f in [*OVERRIDES, *CRYSTALGAN_OVERRIDES, "width", "strategy"]
+                if f not in ("critic_steps", "gp_weight")}, "latent_dim": "noise_dim"}
+    flags = {field: getattr(args, flag) for flag, field in names.items()}
+    cfg = replace(CrystalGanConfig(), **{k: v for k, v in flags.items() if v is not None})
+    for name in ("epochs", "batch_size", "noise_dim", "width", "depth", "rows"):
+        if getattr(cfg, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if cfg.variant not in CRYSTALGAN_VARIANTS:
+        raise UsageError(f"--variant {cfg.variant!r}: choose one of {', '.join(CRYSTALGAN_VARIANTS)}")
+    if cfg.geo_form not in ("hinge", "paper"):
+        raise UsageError(f"--geo-form {cfg.geo_form!r}: choose hinge or paper")
+    if not 0 < cfg.d1 < cfg.d2:
+        raise UsageError(f"--d1 and --d2 need 0 < d1 < d2 (got {cfg.d1} and {cfg.d2})")
+    try:
+        cfg.layout
+    except ValueError as err:
+        raise UsageError(f"--metal-a/--metal-b: {err}") from err
+    return cfg
+
+
 def config_from_args(args):
     """The run's config: thesis values for DB (:class:`~tfmat.gan.config.GanConfig`) or the public code's for
-    CCCGAN (:class:`~tfmat.gan.config.CCCGanConfig`), then the flags."""
+    CCCGAN (:class:`~tfmat.gan.config.CCCGanConfig`) and CrystalGAN (:class:`~tfmat.gan.config.CrystalGanConfig`),
+    then the flags."""
     from ..gan.config import THESIS_CONFIGS, CCCGanConfig
 
+    if args.database == "CrystalGAN":
+        return _crystalgan_config(args)
+    crystal = [f for f in [*CRYSTALGAN_OVERRIDES, "data_a", "data_b", "select_every"] if getattr(args, f) is not None]
+    if crystal:
+        raise UsageError(f"--{crystal[0].replace('_', '-')} applies to CrystalGAN only")
     if args.database == "CCCGAN":
         names = {**{f: f for f in [*OVERRIDES, *CCCGAN_OVERRIDES, "mask_slots", "strategy"]},
                  "latent_dim": "noise_dim"}
@@ -143,6 +200,11 @@ def config_from_args(args):
     return cfg
 
 
+def _report_done(name: str, summary) -> None:
+    print(f"train-gan {name}: {summary.epochs_done} epochs done in {summary.out} ({summary.seconds:.0f} s this run)",
+          file=sys.stderr)
+
+
 def train_cccgan(args, cfg) -> int:
     from ..gan.cccgan import LAYOUTS
     from ..gan.run import train_cccgan
@@ -165,12 +227,56 @@ def train_cccgan(args, cfg) -> int:
                            select_samples=800 if args.select_samples is None else args.select_samples,
                            backup_every=args.backup_every, progress=args.progress, overwrite=args.overwrite,
                            record={"data": args.data, "limit": args.limit})
-    print(f"train-gan CCCGAN: {summary.epochs_done} epochs done in {summary.out} "
-          f"({summary.seconds:.0f} s this run)", file=sys.stderr)
+    _report_done("CCCGAN", summary)
     if summary.best:
         b = summary.best
         print(f"train-gan CCCGAN: generator.keras is epoch {b['epoch'] + 1}: {100 * b['valid']:.1f}% valid, "
               f"{100 * b['conditioned']:.1f}% with the requested counts", file=sys.stderr)
+    return 0
+
+
+def load_domains(data_a: str | None, data_b: str | None, layout):
+    """Both domains' :class:`~tfmat.structure.blocks.Domain` from the --data-a/--data-b values (a
+    :class:`UsageError` when one is missing or unreadable); the structures left out are reported."""
+    from ..structure.blocks import load_domain, resolve_domain
+
+    if not data_a or not data_b:
+        raise UsageError("CrystalGAN needs --data-a and --data-b: the two binary domains (the paper's .mat files, "
+                         "POSCAR files or directories of them; PdH and NiH name the reference files beside the "
+                         "checkout)")
+    out = []
+    for flag, value, domain in (("--data-a", data_a, "A"), ("--data-b", data_b, "B")):
+        try:
+            data = load_domain(resolve_domain(value), domain, layout)
+        except (FileNotFoundError, ValueError) as err:
+            raise UsageError(f"{flag}: {err}") from err
+        if data.rejects:
+            name, reason = data.rejects[0]
+            print(f"{len(data.rejects)} structures of {value} left out (first: {name}: {reason})", file=sys.stderr)
+        if not len(data):
+            raise UsageError(f"{flag} {value}: no usable structure of domain {domain} ({layout.metal(domain)}-H)")
+        out.append(data)
+    return out
+
+
+def train_crystalgan(args, cfg) -> int:
+    from ..gan.run import train_crystalgan
+
+    a, b = load_domains(args.data_a, args.data_b, cfg.layout)
+    if args.limit is not None:
+        a, b = (replace(d, arrays=d.arrays[:args.limit], names=d.names[:args.limit]) for d in (a, b))
+    out = args.out or RUNS / "CrystalGAN" / (cfg.layout.system if cfg.variant == "crystalgan" else
+                                             f"{cfg.layout.system}_{cfg.variant}")
+    summary = train_crystalgan(cfg, a.arrays, b.arrays, out,
+                               select_every=10 if args.select_every is None else args.select_every,
+                               backup_every=args.backup_every, progress=args.progress, overwrite=args.overwrite,
+                               record={"data_a": args.data_a, "data_b": args.data_b, "limit": args.limit})
+    _report_done("CrystalGAN", summary)
+    if summary.best:
+        b = summary.best
+        print(f"train-gan CrystalGAN: generator.keras is epoch {b['epoch'] + 1}: {100 * b['in_range']:.1f}% of the "
+              f"translations are ternaries with metal distances in [{cfg.d1}, {cfg.d2}] Å, "
+              f"{100 * b['ternary']:.1f}% ternaries", file=sys.stderr)
     return 0
 
 
@@ -179,6 +285,8 @@ def train_gan(args) -> int:
     from ..gan.run import train_matgan
 
     cfg = config_from_args(args)
+    if args.database == "CrystalGAN":
+        return train_crystalgan(args, cfg)
     if args.database == "CCCGAN":
         return train_cccgan(args, cfg)
     if args.select_samples is None:
@@ -192,8 +300,7 @@ def train_gan(args) -> int:
                            select_samples=args.select_samples, backup_every=args.backup_every,
                            progress=args.progress, overwrite=args.overwrite,
                            record={"data": args.data, "limit": args.limit})
-    print(f"train-gan {cfg.dataset}: {summary.epochs_done} epochs done in {summary.out} "
-          f"({summary.seconds:.0f} s this run)", file=sys.stderr)
+    _report_done(cfg.dataset, summary)
     if summary.best:
         b = summary.best
         print(f"train-gan {cfg.dataset}: generator.keras is epoch {b['epoch'] + 1}: {100 * b['decoded']:.1f}% of "

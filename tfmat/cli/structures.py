@@ -1,4 +1,5 @@
-"""``tfmat generate-structures`` and ``tfmat evaluate-structures``: crystals from a CCCGAN, and their metrics."""
+"""``tfmat generate-structures`` and ``tfmat evaluate-structures``: crystals from a CCCGAN or a CrystalGAN,
+and their metrics."""
 from __future__ import annotations
 
 import sys
@@ -8,15 +9,22 @@ from . import UsageError, add_overwrite, refuse_existing
 
 
 def register(sub) -> None:
-    g = sub.add_parser("generate-structures", help="crystal structures for given compositions from a CCCGAN",
-                       description="Draw N crystals for each --composition from a trained CCCGAN and write one "
-                                   "CIF per crystal (invalid ones too) and structures.csv to OUTDIR. A "
-                                   "composition names the cell's contents: Mg4Mn2O8 is 4 Mg, 2 Mn and 8 O atoms.")
-    g.add_argument("--model", required=True, metavar="DIR", help="CCCGAN run or shipped folder (generator.keras, "
-                                                                 "config.json)")
-    g.add_argument("--composition", required=True, action="append", metavar="FORMULA",
-                   help="cell contents, e.g. Mg2MnO4; repeat for several")
-    g.add_argument("-n", type=int, required=True, help="crystals per composition")
+    g = sub.add_parser("generate-structures", help="crystal structures from a CCCGAN (given compositions) or a "
+                                                   "CrystalGAN (ternary hydrides)",
+                       description="CCCGAN: draw N crystals for each --composition and write one CIF per crystal "
+                                   "(invalid ones too) and structures.csv to OUTDIR. A composition names the "
+                                   "cell's contents: Mg4Mn2O8 is 4 Mg, 2 Mn and 8 O atoms. CrystalGAN: translate "
+                                   "the binaries of --data-a and --data-b in turn into N ternary hydrides, written "
+                                   "as CIF and POSCAR, with their A-B, A-A' and B-B' nearest-neighbour distances "
+                                   "in structures.csv.")
+    g.add_argument("--model", required=True, metavar="DIR", help="CCCGAN or CrystalGAN run or shipped folder "
+                                                                 "(generator.keras, config.json)")
+    g.add_argument("--composition", action="append", metavar="FORMULA",
+                   help="CCCGAN: cell contents, e.g. Mg2MnO4; repeat for several (required)")
+    g.add_argument("--data-a", help="CrystalGAN: the A-H binaries to translate (.mat, POSCAR file or directory; "
+                                    "PdH: the reference file beside the checkout)")
+    g.add_argument("--data-b", help="CrystalGAN: the B-H binaries to translate (NiH: the reference file)")
+    g.add_argument("-n", type=int, required=True, help="crystals per composition (CrystalGAN: in all)")
     g.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     g.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     g.add_argument("--data", metavar="PATH", help="training structures (.npy or CIF/POSCAR folder): fills the "
@@ -55,6 +63,44 @@ def _training(path: str, layout):
     return decode(data.matrices, layout).crystals
 
 
+def _model_kind(folder) -> str | None:
+    import json
+
+    config = Path(folder) / "config.json"
+    try:
+        return json.loads(config.read_text()).get("dataset") if config.is_file() else None
+    except ValueError as err:
+        raise UsageError(f"{config}: not a JSON config ({err})") from err
+
+
+def generate_hydrides(args) -> int:
+    from ..gan.crystalgan import load_hydride_sampler, sample_arrays
+    from ..structure.blocks import decode
+    from ..structure.constraints import PAIRS, evaluate_hydrides
+    from ..structure.output import write_structures
+    from .gan import load_domains
+
+    if args.composition:
+        raise UsageError("--composition applies to CCCGAN models; a CrystalGAN translates --data-a and --data-b")
+    try:
+        sampler, layout, config = load_hydride_sampler(args.model)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    a = b = None
+    if len(sampler.inputs) > 1:
+        a, b = (d.arrays for d in load_domains(args.data_a, args.data_b, layout))
+    elif args.data_a or args.data_b:
+        raise UsageError(f"{args.model} generates from noise ({config.variant}): it takes no --data-a/--data-b")
+    arrays, sources = sample_arrays(sampler, args.n, a, b, seed=args.seed)
+    figures, samples, distances, unique = evaluate_hydrides(arrays, layout, config.d1, config.d2)
+    extra = {"source": sources, **{f"d_{p.replace('-', '_')}": distances[:, k].round(6) for k, p in enumerate(PAIRS)}}
+    write_structures(args.output, decode(arrays, layout).crystals, samples, unique, extra=extra, poscar=True)
+    print(f"generate-structures: {len(samples)} crystals in {args.output}: "
+          + ", ".join(f"{100 * figures[k]:.1f}% {k}" for k in ("ternary", "in_range", "no_clash", "unique")),
+          file=sys.stderr)
+    return 0
+
+
 def generate_structures(args) -> int:
     import numpy as np
 
@@ -66,6 +112,12 @@ def generate_structures(args) -> int:
     if args.n < 1:
         raise UsageError("-n must be at least 1")
     refuse_existing(args.output, args.overwrite)
+    if _model_kind(args.model) == "CrystalGAN":
+        return generate_hydrides(args)
+    if not args.composition:
+        raise UsageError("a CCCGAN needs --composition (the cell contents, e.g. Mg2MnO4)")
+    if args.data_a or args.data_b:
+        raise UsageError("--data-a/--data-b apply to CrystalGAN models")
     try:
         generator, layout, _ = load_structure_generator(args.model)
     except ValueError as err:
@@ -105,6 +157,10 @@ def evaluate_structures(args) -> int:
     refuse_existing(out, args.overwrite)
     try:
         folder = read_structures(args.folder)
+        if "d_A_B" in folder.table.columns:
+            raise UsageError(f"{args.folder} holds CrystalGAN hydrides: their shares are in the line "
+                             "generate-structures printed and their distances in structures.csv "
+                             "(benchmarks/crystalgan_comparison.py compares models)")
         requested = np.array([composition_from_string(r, layout) for r in folder.table["requested"]])
     except ValueError as err:
         raise UsageError(str(err)) from err

@@ -307,21 +307,11 @@ def sample_matrices(generator, layout: SlotLayout, requested, seed: int = 0, bat
 def load_structure_generator(model_dir):
     """``(generator, layout, config)`` of a CCCGAN run or shipped folder (``generator.keras`` and
     ``config.json``); ValueError saying what is missing otherwise."""
-    import json
-    from pathlib import Path
+    from .config import CCCGanConfig, read_model_config
 
-    from .config import CCCGanConfig
-
-    folder = Path(model_dir)
-    config_file, weights = folder / "config.json", folder / "generator.keras"
-    if not config_file.is_file() or not weights.is_file():
-        raise ValueError(f"{folder} is not a CCCGAN model folder (it needs config.json and generator.keras)")
-    values = json.loads(config_file.read_text())
-    if values.get("dataset") != "CCCGAN":
-        raise ValueError(f"{folder} holds a {values.get('dataset')} model, not a CCCGAN one")
-    config = CCCGanConfig.from_dict(values)
+    config, weights = read_model_config(model_dir, CCCGanConfig)
     if config.system not in LAYOUTS:
-        raise ValueError(f"{folder}: unknown system {config.system!r} (known: {', '.join(LAYOUTS)})")
+        raise ValueError(f"{model_dir}: unknown system {config.system!r} (known: {', '.join(LAYOUTS)})")
     return keras.models.load_model(weights, compile=False), LAYOUTS[config.system], config
 
 

@@ -118,3 +118,64 @@ class CCCGanConfig(SavedConfig):
                      "beta_1", "beta_2")
 
 
+
+
+def read_model_config(model_dir, config_class):
+    """``(config, weights path)`` of a run or shipped folder holding ``generator.keras`` and a
+    ``config.json`` of ``config_class`` (its ``dataset``); ValueError saying what is wrong otherwise."""
+    import json
+    from pathlib import Path
+
+    folder = Path(model_dir)
+    config_file, weights = folder / "config.json", folder / "generator.keras"
+    want = config_class.dataset
+    if not config_file.is_file() or not weights.is_file():
+        raise ValueError(f"{folder} is not a {want} model folder (it needs config.json and generator.keras)")
+    values = json.loads(config_file.read_text())
+    if values.get("dataset") != want:
+        raise ValueError(f"{folder} holds a {values.get('dataset')} model, not a {want} one")
+    return config_class.from_dict(values), weights
+
+
+CRYSTALGAN_VARIANTS = ("crystalgan", "discogan", "noise")
+
+
+@dataclass
+class CrystalGanConfig(SavedConfig):
+    """Hyperparameters of one CrystalGAN run (the paper's values by default, SPEC §10).
+
+    ``variant``: ``crystalgan`` (the three steps), ``discogan`` (step 1 only) or ``noise`` (one
+    generator from Gaussian noise, one discriminator on both domains), the paper's baselines.
+    """
+
+    dataset: str = "CrystalGAN"
+    variant: str = "crystalgan"
+    metal_a: str = "Pd"
+    metal_b: str = "Ni"
+    rows: int = 18  # rows per block
+    width: int = 100  # units per hidden layer
+    depth: int = 5  # dense layers per network
+    noise_dim: int = 100  # the noise baseline's input
+    g_lr: float = 1e-4  # the generators'
+    d_lr: float = 1e-4  # the discriminators'
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    batch_size: int = 35
+    epochs: int = 1000
+    rec_weight: float = 1.0  # each reconstruction term; each adversarial term weighs 1
+    geo1_weight: float = 30.0  # the geometric terms' (the paper leaves them open; 1 fails, see the benchmark)
+    geo2_weight: float = 30.0
+    geo_form: str = "hinge"  # hinge, or paper: the formulas as printed
+    d1: float = 1.8  # Å
+    d2: float = 3.0  # Å
+    seed: int = 0
+    strategy: str = "auto"
+
+    RESUME_FIELDS = ("variant", "metal_a", "metal_b", "rows", "width", "depth", "noise_dim", "g_lr", "d_lr",
+                     "beta_1", "beta_2")
+
+    @property
+    def layout(self):
+        from ..structure.blocks import BlockLayout
+
+        return BlockLayout(self.metal_a, self.metal_b, self.rows)

@@ -1,4 +1,4 @@
-"""GAN training runs in a directory (MatGAN, CCCGAN): fresh start, resume, epoch selection.
+"""GAN training runs in a directory (MatGAN, CCCGAN, CrystalGAN): fresh start, resume, epoch selection.
 
 :func:`train_matgan` is what ``tfmat train-gan`` does once its flags are
 parsed. A run directory holds ``config.json``, ``run.json``, ``metrics.csv``,
@@ -193,3 +193,72 @@ def train_cccgan(cfg, data, out: str | Path, *, select_samples: int = 1000, back
                            backup_every=backup_every, progress=progress, overwrite=overwrite,
                            record={**(record or {}), "training_structures": len(data),
                                    "select_samples": select_samples})
+
+
+def hydride_pipeline(cfg, domain_a, domain_b):
+    """The training batches of a CrystalGAN run: ``(x, y)`` pairs, each domain shuffled on its own every
+    epoch (the shorter one repeated to the longer one's length); for the noise baseline, both domains
+    together. Batches of ``cfg.batch_size``, the last one dropped when smaller."""
+    import tensorflow as tf
+
+    a, b = np.asarray(domain_a, np.float32), np.asarray(domain_b, np.float32)
+    if cfg.variant == "noise":
+        both = np.concatenate([a, b])
+        return (tf.data.Dataset.from_tensor_slices(both).shuffle(len(both), seed=cfg.seed)
+                .batch(cfg.batch_size, drop_remainder=True))
+    n = max(len(a), len(b))
+    a, b = a[np.arange(n) % len(a)], b[np.arange(n) % len(b)]
+    side = lambda x, s: tf.data.Dataset.from_tensor_slices(x).shuffle(n, seed=s)  # noqa: E731
+    return (tf.data.Dataset.zip(side(a, cfg.seed), side(b, cfg.seed + 1))
+            .batch(cfg.batch_size, drop_remainder=True))
+
+
+def hydride_quality(sampler, cfg, domain_a, domain_b, uniqueness: bool = False) -> dict:
+    """:func:`~tfmat.structure.constraints.evaluate_hydrides` figures of a sampler on every input of both
+    domains (2·max(len) samples; for the noise baseline as many noise draws, seed ``cfg.seed``)."""
+    from ..structure.constraints import evaluate_hydrides
+    from .crystalgan import sample_arrays
+
+    n = 2 * max(len(domain_a), len(domain_b))
+    arrays, _ = sample_arrays(sampler, n, domain_a, domain_b, seed=cfg.seed)
+    figures = evaluate_hydrides(arrays, cfg.layout, cfg.d1, cfg.d2, uniqueness=uniqueness)[0]
+    return {k: v for k, v in figures.items() if isinstance(v, float)}
+
+
+def train_crystalgan(cfg, domain_a, domain_b, out: str | Path, *, select_every: int = 10,
+                     backup_every: int | None = None, progress: int = 0, overwrite: bool = False,
+                     record: dict | None = None) -> RunSummary:
+    """Train (or resume) a CrystalGAN (:class:`~tfmat.gan.config.CrystalGanConfig`) on the block arrays of
+    two domains in ``out``.
+
+    ``generator.keras`` is the sampler (:func:`~tfmat.gan.crystalgan.sampler_of`) of the epoch whose
+    translations of every training input have the largest in-range share
+    (:func:`hydride_quality`, measured every ``select_every`` epochs; 0: the latest epoch);
+    ``generator_last.keras`` the latest epoch's.
+    """
+    from ..data import DataError
+    from ..training import KeepBest, SaveEachEpoch
+    from .crystalgan import build_crystalgan, sampler_of
+
+    if select_every < 0:
+        raise UsageError("--select-every must be ≥ 0")
+    smallest = len(domain_a) + len(domain_b) if cfg.variant == "noise" else max(len(domain_a), len(domain_b))
+    if min(len(domain_a), len(domain_b)) == 0 or smallest < cfg.batch_size:
+        raise DataError(f"CrystalGAN: {len(domain_a)} and {len(domain_b)} structures in the two domains, fewer "
+                        f"than one batch of {cfg.batch_size}")
+
+    def selection(gan, run):
+        save = lambda path: sampler_of(gan).save(path)  # noqa: E731
+        last = SaveEachEpoch(run / LAST_GENERATOR_FILE, save)
+        if select_every == 0:
+            return [SaveEachEpoch(run / GENERATOR_FILE, save), last]
+
+        measure = lambda: hydride_quality(sampler_of(gan), cfg, domain_a, domain_b)  # noqa: E731
+        return [KeepBest(run / GENERATOR_FILE, "in_range", save=save, measure=measure, every=select_every), last]
+
+    return run_adversarial(cfg, out, lambda: build_crystalgan(cfg, cfg.layout),
+                           lambda: hydride_pipeline(cfg, domain_a, domain_b), selection,
+                           what=f"{len(domain_a)} + {len(domain_b)} structures ({cfg.variant})",
+                           backup_every=backup_every, progress=progress, overwrite=overwrite,
+                           record={**(record or {}), "structures_a": len(domain_a), "structures_b": len(domain_b),
+                                   "select_every": select_every})

@@ -10,6 +10,12 @@ Modules (import them directly; this package imports nothing heavy):
 - :mod:`tfmat.structure.codec`: the CCCGAN matrix representation (cell
   parameters and scaled fractional coordinates in per-element slots of a
   :class:`SlotLayout`), atom counts and composition labels.
+- :mod:`tfmat.structure.blocks`: the CrystalGAN block representation of a
+  hydride ([lattice, H, A, B], 18×3 each) and :func:`load_domain`, binaries
+  from the paper's ``.mat`` files or POSCAR files, with the rejects.
+- :mod:`tfmat.structure.constraints`: the A–B, A–A′ and B–B′ nearest-neighbour
+  distances (NumPy exact, TensorFlow differentiable), CrystalGAN's geometric
+  terms and the evaluation of generated hydrides.
 - :mod:`tfmat.structure.data`: :func:`load_structures`, matrices from the
   paper's ``.npy`` file or a directory of CIF/POSCAR files, with the rejects.
 - :mod:`tfmat.structure.augment`: supercells, translations and axis swaps,

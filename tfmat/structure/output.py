@@ -6,8 +6,10 @@ The layout every structure generator of the project writes (and
     OUTDIR/structures.csv   id, file, requested, decoded, a, b, c, alpha, beta, gamma,
                             density, min_distance, valid, unique, novel, reason
     OUTDIR/cif/00000_Mg4Mn2O8.cif ...
+    OUTDIR/poscar/00000_Mg4Mn2O8.vasp ...   (when asked for)
 
-``file`` is empty for a sample that did not decode (``reason`` says why);
+A generator may add columns of its own after these (CrystalGAN: the source
+of each sample and its metal–metal distances). ``file`` is empty for a sample that did not decode (``reason`` says why);
 invalid crystals are written too, with ``valid`` False. ``novel`` is empty
 when no training structures were given. The folder is assembled aside and
 renamed into place.
@@ -27,14 +29,18 @@ import numpy as np
 
 TABLE = "structures.csv"
 CIF_DIR = "cif"
+POSCAR_DIR = "poscar"
 COLUMNS = ["id", "file", "requested", "decoded", "a", "b", "c", "alpha", "beta", "gamma", "density",
            "min_distance", "valid", "unique", "novel", "reason"]
 
 
 def write_structures(outdir: str | Path, crystals: Sequence, samples: Sequence, unique: np.ndarray,
-                     novel: np.ndarray | None = None) -> Path:
+                     novel: np.ndarray | None = None, extra: dict | None = None, poscar: bool = False) -> Path:
     """Write ``crystals`` (None where one did not decode) and their
-    :class:`~tfmat.structure.evaluation.Sample` rows to ``outdir`` (replaced as a whole)."""
+    :class:`~tfmat.structure.evaluation.Sample` rows to ``outdir`` (replaced as a whole). ``extra``
+    maps further column names to one value per sample; with ``poscar`` each crystal is also written
+    as a POSCAR in ``poscar/``. A file is named by the sample's number and its requested (else
+    decoded) composition."""
     import pandas as pd
 
     from ..io import atomic_dir
@@ -45,12 +51,18 @@ def write_structures(outdir: str | Path, crystals: Sequence, samples: Sequence, 
         for i, (crystal, s) in enumerate(zip(crystals, samples)):
             name = ""
             if crystal is not None:
-                name = f"{CIF_DIR}/{i:05d}_{s.requested}.cif"
+                stem = f"{i:05d}_{s.requested or s.decoded}"
+                name = f"{CIF_DIR}/{stem}.cif"
                 crystal.write(tmp / name)
+                if poscar:
+                    crystal.write(tmp / POSCAR_DIR / f"{stem}.vasp", fmt="poscar")
             rows.append([i, name, s.requested, s.decoded, *np.round(s.cell, 6), round(s.density, 6),
                          round(s.min_distance, 6), s.valid, bool(unique[i]),
                          "" if novel is None else bool(novel[i]), s.reason])
-        pd.DataFrame(rows, columns=COLUMNS).to_csv(tmp / TABLE, index=False)
+        table = pd.DataFrame(rows, columns=COLUMNS)
+        for column, values in (extra or {}).items():
+            table[column] = list(values)
+        table.to_csv(tmp / TABLE, index=False)
     return Path(outdir)
 
 
