@@ -78,8 +78,9 @@ def register(sub) -> None:
     from ..gan.config import ARCHITECTURES
     from ..gan.sampling import GENERATION_BATCH
 
-    p = sub.add_parser("train-gan", help="train a MatGAN (WGAN-GP) on a thesis dataset",
-                       description="Train a MatGAN on DB. Rerunning with the same --out resumes an "
+    p = sub.add_parser("train-gan", help="train a MatGAN (WGAN-GP) on a thesis dataset, a CCCGAN or a CrystalGAN",
+                       description="Train a MatGAN on DB (or the CCCGAN or CrystalGAN crystal generators). "
+                                   "Rerunning with the same --out resumes an "
                                    "interrupted run from its last backup (or extends a finished one "
                                    "when --epochs grows).",
                        epilog=_defaults_table(), formatter_class=argparse.RawDescriptionHelpFormatter)
