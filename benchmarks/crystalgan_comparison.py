@@ -54,8 +54,8 @@ def judge(gan, cfg, a, b):
     from tfmat.structure.constraints import evaluate_hydrides
 
     arrays, _ = sample_arrays(sampler_of(gan), 2 * max(len(a), len(b)), a, b, seed=cfg.seed)
-    figures, _, distances, _ = evaluate_hydrides(arrays, cfg.layout, cfg.d1, cfg.d2)
-    return figures, distances
+    judged = evaluate_hydrides(arrays, cfg.layout, cfg.d1, cfg.d2)
+    return judged.figures, judged.distances
 
 
 def spread(values):
@@ -129,7 +129,7 @@ def main() -> int:
     b = load_domain(resolve_domain(args.data_b), "B", base.layout).arrays
     from tfmat.structure.constraints import evaluate_hydrides
 
-    training = evaluate_hydrides(np.concatenate([a, b]), base.layout, base.d1, base.d2)[0]
+    training = evaluate_hydrides(np.concatenate([a, b]), base.layout, base.d1, base.d2).figures
     results, pooled = {}, {}
     for name, changes in VARIANTS.items():
         runs, pooled[name] = [], []

@@ -75,7 +75,6 @@ def _model_kind(folder) -> str | None:
 
 def generate_hydrides(args) -> int:
     from ..gan.crystalgan import load_hydride_sampler, sample_arrays
-    from ..structure.blocks import decode
     from ..structure.constraints import PAIRS, evaluate_hydrides
     from ..structure.output import write_structures
     from .gan import load_domains
@@ -92,10 +91,12 @@ def generate_hydrides(args) -> int:
     elif args.data_a or args.data_b:
         raise UsageError(f"{args.model} generates from noise ({config.variant}): it takes no --data-a/--data-b")
     arrays, sources = sample_arrays(sampler, args.n, a, b, seed=args.seed)
-    figures, samples, distances, unique = evaluate_hydrides(arrays, layout, config.d1, config.d2)
-    extra = {"source": sources, **{f"d_{p.replace('-', '_')}": distances[:, k].round(6) for k, p in enumerate(PAIRS)}}
-    write_structures(args.output, decode(arrays, layout).crystals, samples, unique, extra=extra, poscar=True)
-    print(f"generate-structures: {len(samples)} crystals in {args.output}: "
+    judged = evaluate_hydrides(arrays, layout, config.d1, config.d2)
+    figures = judged.figures
+    extra = {"source": sources,
+             **{f"d_{p.replace('-', '_')}": judged.distances[:, k].round(6) for k, p in enumerate(PAIRS)}}
+    write_structures(args.output, judged.crystals, judged.samples, judged.unique, extra=extra, poscar=True)
+    print(f"generate-structures: {len(judged.samples)} crystals in {args.output}: "
           + ", ".join(f"{100 * figures[k]:.1f}% {k}" for k in ("ternary", "in_range", "no_clash", "unique")),
           file=sys.stderr)
     return 0

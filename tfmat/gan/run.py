@@ -221,7 +221,7 @@ def hydride_quality(sampler, cfg, domain_a, domain_b, uniqueness: bool = False) 
 
     n = 2 * max(len(domain_a), len(domain_b))
     arrays, _ = sample_arrays(sampler, n, domain_a, domain_b, seed=cfg.seed)
-    figures = evaluate_hydrides(arrays, cfg.layout, cfg.d1, cfg.d2, uniqueness=uniqueness)[0]
+    figures = evaluate_hydrides(arrays, cfg.layout, cfg.d1, cfg.d2, uniqueness=uniqueness).figures
     return {k: v for k, v in figures.items() if isinstance(v, float)}
 
 

@@ -13,9 +13,12 @@ wrapped difference (exact unless the cell is strongly skewed).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from .distances import lll_reduce, pbc_distances
+from .distances import pbc_distances
+from .validity import shortest_translation
 
 D1, D2 = 1.8, 3.0  # Å, the paper's limits
 PAIRS = ("A-B", "A-A", "B-B")
@@ -25,9 +28,7 @@ def metal_distances(crystal, metal_a: str, metal_b: str) -> np.ndarray:
     """(3,) shortest A–B, A–A′ and B–B′ distances in Å; NaN where a metal is missing."""
     species = np.asarray(crystal.species)
     fa, fb = crystal.frac[species == metal_a], crystal.frac[species == metal_b]
-    reduced, _ = lll_reduce(crystal.lattice)
-    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1) if (i, j, k) != (0, 0, 0)])
-    self_image = float(np.linalg.norm(shifts @ reduced, axis=1).min())
+    self_image = shortest_translation(crystal.lattice)
 
     def same(f):
         if not len(f):
@@ -107,8 +108,18 @@ def geometric_terms(distances, present, d1: float = D1, d2: float = D2, form: st
     raise ValueError(f"unknown geometric form {form!r}; choose hinge or paper")
 
 
-def evaluate_hydrides(arrays, layout, d1: float = D1, d2: float = D2, uniqueness: bool = True):
-    """``(figures, samples, distances, unique)`` for generated block arrays (N, 4, rows, 3).
+class HydrideEvaluation(NamedTuple):
+    """What :func:`evaluate_hydrides` returns."""
+
+    figures: dict
+    samples: list
+    distances: np.ndarray
+    unique: np.ndarray
+    crystals: list  # the decoded crystals, None where one did not decode
+
+
+def evaluate_hydrides(arrays, layout, d1: float = D1, d2: float = D2, uniqueness: bool = True) -> HydrideEvaluation:
+    """``(figures, samples, distances, unique, crystals)`` for generated block arrays (N, 4, rows, 3).
 
     Each share is over all N samples, so one that does not decode, or a pseudo-binary (one metal
     missing), counts against it: ``decoded``; ``ternary`` (both metals present); ``in_range``
@@ -119,8 +130,10 @@ def evaluate_hydrides(arrays, layout, d1: float = D1, d2: float = D2, uniqueness
     :class:`~tfmat.structure.evaluation.Sample` rows, ``distances`` (N, 3) the A–B, A–A′ and B–B′
     distances (NaN where missing), ``unique`` the (N,) mask (all False without ``uniqueness``).
     """
+    from dataclasses import replace
+
     from .blocks import decode, species_counts
-    from .evaluation import Sample, describe
+    from .evaluation import describe
     from .matching import reduce_all, unique_mask
     from .validity import MIN_DISTANCE
 
@@ -129,9 +142,7 @@ def evaluate_hydrides(arrays, layout, d1: float = D1, d2: float = D2, uniqueness
     counts = species_counts(arrays, layout)
     samples, distances = [], np.full((len(arrays), 3), np.nan)
     for i, (crystal, why) in enumerate(zip(crystals, reasons)):
-        s = describe(crystal, counts[i], layout.species, why)
-        samples.append(Sample("", *[getattr(s, f) for f in ("decoded", "cell", "density", "min_distance", "valid",
-                                                             "reason")]))
+        samples.append(replace(describe(crystal, counts[i], layout.species, why), requested=""))
         if crystal is not None:
             distances[i] = metal_distances(crystal, layout.metal_a, layout.metal_b)
     n = max(len(arrays), 1)
@@ -149,4 +160,4 @@ def evaluate_hydrides(arrays, layout, d1: float = D1, d2: float = D2, uniqueness
                if any(c is not None for c in crystals) else float("nan")}
     if uniqueness:
         figures["unique"] = float(unique.sum()) / n
-    return figures, samples, distances, unique
+    return HydrideEvaluation(figures, samples, distances, unique, crystals)

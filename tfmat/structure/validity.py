@@ -12,10 +12,15 @@ MIN_VOLUME_PER_ATOM = 0.1  # Å³
 _SHIFTS = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1) if (i, j, k) != (0, 0, 0)])
 
 
+def shortest_translation(lattice) -> float:
+    """The shortest non-zero lattice vector (Å): the distance from a site to its own nearest image."""
+    reduced, _ = lll_reduce(lattice)
+    return float(np.linalg.norm(_SHIFTS @ reduced, axis=1).min())
+
+
 def min_distance(crystal) -> float:
     """The shortest distance between two sites, or between a site and its own periodic image (Å)."""
-    reduced, _ = lll_reduce(crystal.lattice)
-    shortest = float(np.linalg.norm(_SHIFTS @ reduced, axis=1).min())  # a site to its own nearest image
+    shortest = shortest_translation(crystal.lattice)
     if len(crystal.frac) > 1:
         d = pbc_distances(crystal.frac, crystal.frac, crystal.lattice)
         np.fill_diagonal(d, np.inf)
