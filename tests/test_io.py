@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT
 from tfmat.io import atomic_dir, atomic_path, save_atomically
-from tfmat.training import KeepBest
+from tfmat.training import Backup, KeepBest
 
 
 def test_atomic_path_replaces_on_success_and_leaves_nothing_on_failure(tmp_path):
@@ -94,3 +94,31 @@ def test_keep_best_adds_measured_figures_to_the_logs(tmp_path):
     assert logs == {"loss": 1.0, "score": 0.5, "other": 3.0}
     assert cb.best() == {"epoch": 0, "loss": 1.0, "score": 0.5, "other": 3.0}
     assert (tmp_path / "m.keras").is_file()
+
+
+def test_a_backup_interrupted_mid_write_leaves_the_previous_backup_whole(tmp_path):
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.set_weights([np.full((1, 1), 3.0, np.float32)])
+    backup = Backup(str(tmp_path), save_freq="epoch")
+    backup.set_model(model)
+    backup.on_epoch_end(0)
+    saved = sorted(p.name for p in tmp_path.iterdir())
+
+    def dies_mid_write(path, overwrite=True):  # a process killed half-way through writing its weights
+        with open(path, "wb") as f:
+            f.write(b"\x89HDF\r\n")
+        raise KeyboardInterrupt
+
+    model.set_weights([np.full((1, 1), 5.0, np.float32)])
+    model.save_weights = dies_mid_write
+    with pytest.raises(KeyboardInterrupt):
+        backup.on_epoch_end(1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == saved
+    resumed = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    resumed.compile(optimizer="sgd", loss="mse")
+    restore = Backup(str(tmp_path))
+    restore.set_model(resumed)
+    restore.on_train_begin()
+    assert float(resumed.get_weights()[0][0, 0]) == 3.0
+    assert resumed._initial_epoch == 1

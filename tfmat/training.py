@@ -21,7 +21,7 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-from .io import save_atomically, write_json, write_text
+from .io import atomic_path, save_atomically, write_json, write_text
 
 BACKUP_DIR = "backup"
 METRICS_CSV = "metrics.csv"
@@ -29,12 +29,19 @@ LOG_DIR = "logs"
 
 
 class Backup(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore that also backs up at every epoch end when saving every ``save_freq`` batches."""
+    """BackupAndRestore that writes its weights and state atomically (a kill mid-write leaves the
+    previous backup whole) and, when saving every ``save_freq`` batches, also at every epoch end."""
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
         if self.save_freq != "epoch":
             self._save_model()
+
+    def _save_model(self):
+        # the weights land first, then the state that names them
+        with atomic_path(self._training_metadata_path) as meta, atomic_path(self._weights_path) as weights:
+            self.model.save_weights(str(weights), overwrite=True)
+            meta.write_text(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
 
 
 class EpochLog(keras.callbacks.Callback):

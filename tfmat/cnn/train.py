@@ -85,7 +85,7 @@ BEST_WEIGHTS = "best.weights.h5"  # a member's best-test-R² weights in its work
 def _callbacks(work: Path, bar=None):
     import keras
 
-    from ..training import KeepBest
+    from ..training import Backup, KeepBest
     from .callbacks import EpochBar
 
     work.mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,7 @@ def _callbacks(work: Path, bar=None):
             keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
             keras.callbacks.TerminateOnNaN(),
             *([EpochBar(bar)] if bar is not None else []),
-            keras.callbacks.BackupAndRestore(str(work / "backup"))]
+            Backup(str(work / "backup"))]
 
 
 def train_member(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Split, config: CNNConfig,
