@@ -1,4 +1,4 @@
-"""The Dice autoencoder: shapes, loss, exact-decode metric, and ``tfmat train-ae`` on real OQMD formulas."""
+"""Formula autoencoders: the layouts, losses, exact-decode metric, and ``tfmat train-ae`` on real formulas."""
 import json
 
 import keras
@@ -10,7 +10,8 @@ from tfmat.cli.autoencoder import _subsample
 from tfmat.composition import encode, decode_counts
 from tfmat.data import load_gan_dataset
 from tfmat.elements import SYMBOL_TO_INDEX
-from tfmat.models.autoencoder import AutoencoderConfig, ExactDecode, build_autoencoder, decodable, dice_loss
+from tfmat.models.autoencoder import (THESIS_STUDY, AutoencoderConfig, ExactDecode, build_autoencoder, decodable,
+                                      decode_codes, dice_loss, encode_counts)
 from tfmat.gan.matgan import layer_shapes
 
 
@@ -26,13 +27,33 @@ def decodes_by_hand(model, counts):
     return (np.where(y.max(-1) >= 0.2, y.argmax(-1) + 1, 0) == counts).all(1)
 
 
-def test_shapes_follow_gan_oqmd():
-    model = build_autoencoder(AutoencoderConfig())
+def test_the_thesis_study_follows_gan_oqmd():
+    model = build_autoencoder(THESIS_STUDY)
     assert model.encoder.output.shape[1:] == (128,)
     enc = [s for _, s in layer_shapes(model.encoder)]
     assert enc == [(85, 8, 32), (43, 8, 32), (43, 8, 64), (22, 8, 64), (22, 8, 128), (11, 8, 128), (6, 4, 256)]
     dec = [s for _, s in layer_shapes(model.decoder)]
     assert dec[0] == (6, 4, 256) and dec[-1] == (85, 8, 1) and len(dec) == 8
+
+
+def test_the_dense_code_lies_in_the_box_and_gets_noise_only_while_training(counts):
+    model = build_autoencoder(AutoencoderConfig(code_noise=0.5))
+    codes = encode_counts(model, counts)
+    assert codes.shape == (len(counts), 128) and np.abs(codes).max() <= 1
+    x = encode(counts[:8])[..., None]
+    np.testing.assert_array_equal(np.asarray(model(x)), decode_codes(model, codes[:8]))  # no noise at inference
+    assert not np.allclose(np.asarray(model(x, training=True)), np.asarray(model(x, training=True)))
+    assert [s for _, s in layer_shapes(model.decoder)][-1] == (85, 8, 1)
+
+
+def test_the_papers_layout_has_two_convolutions_each_way():
+    model = build_autoencoder(AutoencoderConfig(architecture="paper"))
+    convs = [layer for layer in model.encoder.layers if isinstance(layer, keras.layers.Conv2D)]
+    deconvs = [layer for layer in model.decoder.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert len(convs) == 2 and len(deconvs) == 2
+    assert model.encoder.output.shape[1:] == (128,) and model.decoder.output.shape[1:] == (85, 8, 1)
+    with pytest.raises(ValueError, match="unknown autoencoder architecture"):
+        build_autoencoder(AutoencoderConfig(architecture="resnet"))
 
 
 def test_dice_loss_and_exact_metric(counts):
@@ -48,11 +69,13 @@ def test_dice_loss_and_exact_metric(counts):
     assert 0 < expected < 1  # the noise breaks some rows and not others
 
 
-def test_training_improves_reconstruction(counts):
-    model = build_autoencoder(AutoencoderConfig(batch_size=64, lr=1e-3))
+@pytest.mark.parametrize("config", [THESIS_STUDY, AutoencoderConfig()], ids=["thesis", "dense"])
+def test_training_improves_reconstruction(counts, config):
+    model = build_autoencoder(config)
     x = encode(counts)[..., None]
     history = model.fit(x, x, batch_size=64, epochs=4, verbose=0).history
-    assert history["loss"][-1] < history["loss"][0] - 0.02
+    assert history["loss"][-1] < history["loss"][0] - 0.02 if config.loss == "dice" else \
+        history["loss"][-1] < 0.5 * history["loss"][0]
     assert np.array_equal(decodable(model, counts), decodes_by_hand(model, counts))
     o = SYMBOL_TO_INDEX["O"]
     stray = np.zeros((85, 8, 1), np.float32)
@@ -77,4 +100,15 @@ def test_cli_train_ae(tmp_path):
     train = _subsample(mp_train.counts, 128, 0)  # the CLI's --limit draw (seed 0)
     assert result["train_decodable"] == decodes_by_hand(saved, train).mean() and result["epochs_done"] == 1
     assert (out / "autoencoder.keras").is_file() and (out / "metrics.csv").is_file()
+    assert json.loads((out / "config.json").read_text())["loss"] == "bce"
     assert main(args[:-4] + ["--epochs", "0"]) == 2
+    assert main(["train-ae", "--code-noise", "-1", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_cli_train_ae_thesis_preset(tmp_path):
+    out = tmp_path / "thesis"
+    args = ["train-ae", "--thesis", "--dataset", "MP", "--limit", "64", "--test-limit", "32", "--batch-size", "32",
+            "--epochs", "1", "--out", str(out), "--progress", "0"]
+    assert main(args) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert (cfg["architecture"], cfg["loss"], cfg["code_noise"], cfg["dataset"]) == ("oqmd", "dice", 0.0, "MP")

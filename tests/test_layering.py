@@ -13,12 +13,14 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports(path: Path) -> set[str]:
-    """Absolute names of the modules ``path`` imports (relative imports resolved, at any depth)."""
+def imports(path: Path, top_level: bool = False) -> set[str]:
+    """Absolute names of the modules ``path`` imports (relative imports resolved), at any depth or, with
+    ``top_level``, in the statements that run on import (not those inside functions)."""
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for node in (tree.body if top_level else ast.walk(tree)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -64,3 +66,21 @@ def test_the_adversarial_family_never_imports_the_cnn_family():
 def test_one_training_loop_serves_every_gan():
     loops = [f"{module_name(p)}" for p in PACKAGE.rglob("*.py") if "def train_step(" in p.read_text()]
     assert loops == ["tfmat.gan.adversarial"]
+
+
+def test_the_autoencoder_imports_no_tensorflow_so_it_runs_on_any_keras_backend():
+    files = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    seen, todo, reached = set(), ["tfmat.models.autoencoder"], set()
+    while todo:
+        mod = todo.pop()
+        if mod in seen:
+            continue
+        seen.add(mod)
+        for dep in imports(files[mod], top_level=True):
+            reached.add(dep.split(".")[0])
+            parts = dep.split(".")
+            for i in range(len(parts), 0, -1):  # the package __init__ files run too
+                if ".".join(parts[:i]) in files:
+                    todo.append(".".join(parts[:i]))
+    assert "tfmat.composition" in seen and "keras" in reached
+    assert "tensorflow" not in reached, sorted(seen)

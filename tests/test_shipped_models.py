@@ -111,3 +111,21 @@ def test_shipped_crystalgan_generates_the_figures_its_readme_states(tmp_path):
         found = re.search(rf"\| {label} \| \*\*{NUMBER}%\*\*", text)
         assert found, f"no '| {label} | **x%**' row in check_point/CrystalGAN/README.md"
         assert close(found.group(1), 100 * value), f"{label}: README {found.group(1)}%, model {100 * value:.2f}%"
+
+
+def test_shipped_autoencoder_decodes_the_held_out_mp_formulas_its_readme_states():
+    import json
+
+    import keras
+
+    from tfmat.data import load_gan_dataset
+    from tfmat.models.autoencoder import decodable
+
+    folder = ROOT / "check_point" / "autoencoder" / "MP"
+    model = keras.models.load_model(folder / "autoencoder.keras", compile=False)
+    held_out = load_gan_dataset("MP").leave_out().counts
+    share = float(decodable(model, held_out).mean())
+    assert len(held_out) == 6532 and share >= 0.95
+    assert share == pytest.approx(json.loads((folder / "decodable.json").read_text())["test_decodable"], abs=1e-12)
+    row = next(line for line in (folder.parent / "README.md").read_text().splitlines() if line.startswith("| `MP/`"))
+    assert f"**{100 * share:.2f}%**" in row

@@ -15,7 +15,7 @@ from ..errors import UsageError
 from ..io import clear_run  # noqa: F401 (the training commands' --overwrite)
 
 SUBCOMMANDS = ["tfmat.cli.data", "tfmat.cli.cnn", "tfmat.cli.gan", "tfmat.cli.evaluate", "tfmat.cli.screen", "tfmat.cli.autoencoder",
-               "tfmat.cli.promote", "tfmat.cli.structures"]
+               "tfmat.cli.promote", "tfmat.cli.structures", "tfmat.cli.active"]
 
 
 def add_overwrite(parser: argparse.ArgumentParser) -> None:

@@ -31,7 +31,7 @@ PROPERTIES = {
     ("OQMD", "volume_pa"): ("oqmd_volume_pa", "Å³/atom", "OQMD volume per atom"),
 }
 ATTRIBUTE_ALIASES = {"e_hull": "stability", "formation_enthalpy": "delta_e", "e_form": "formation_energy",
-                     "bandgap": "band_gap", "volume_per_atom": "volume_pa"}
+                     "bandgap": "band_gap", "eg": "band_gap", "volume_per_atom": "volume_pa"}
 
 ICSD_GUIDANCE = ("ICSD is a licensed database and is not shipped with tfmat: pass your own formula list with "
                  "--data PATH (a CSV with a header and one formula per line), or place it at "
@@ -147,7 +147,7 @@ def load_property_dataset(source: str, attribute: str, data: str | Path | None =
 
     Compositions are distinct; polymorph values are averaged. ``data`` reads a
     user CSV (needed for ICSD) with a formula column and a column named as the
-    attribute (or ``target``).
+    attribute, one of its aliases (``Eg``, ``bandgap`` for the band gap, …) or ``target``.
     """
     source = source.upper()
     attribute = normalise_attribute(attribute)
@@ -160,7 +160,8 @@ def load_property_dataset(source: str, attribute: str, data: str | Path | None =
             raise DataError(f"no embedded {source} {attribute} data; embedded: {known}")
         return read_csv(embedded_file(PROPERTIES[(source, attribute)][0]))
     table = read_formula_table(data)
-    column = next((c for c in (attribute, "target") if c in table.columns), None)
+    column = next((c for c in table.columns if c != "line" and normalise_attribute(c) in (attribute, "target")),
+                  None)
     if column is None:
         raise DataError(f"{data} has no {attribute!r} or 'target' column (columns: {', '.join(table.columns)})")
     values = pd.to_numeric(table[column], errors="coerce")
