@@ -171,6 +171,7 @@ def fit_screening(counts: np.ndarray, gaps: np.ndarray, cfg: ActiveConfig, work:
 
     forest = RandomForestRegressor(n_estimators=cfg.trees, n_jobs=-1, random_state=cfg.seed)
     forest.fit(magpie_rows(counts), gaps)
+    forest.n_jobs = 1  # threads would add the trees' predictions in varying order, moving the last bits
     return lambda c: forest.predict(magpie_rows(c)) if len(c) else np.zeros(0)
 
 
