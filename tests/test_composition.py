@@ -56,6 +56,21 @@ def test_canonical_agrees_with_pymatgen_on_real_formulas():
         assert formula == canonical(formula)  # idempotent
 
 
+def test_amounts_above_the_bound_are_rejected_by_name_and_never_overflow():
+    texts = ["Na1000000Cl", "Na1000001Cl", "Na99999999999999999999Cl", "Na(Cl2)600000", "NaCl"]
+    for parse in (lambda t: parse_formulas(t), lambda t: parse_formulas([x + " " for x in t])):  # fast, general
+        parsed = parse(texts)
+        reasons = {r.row: r.reason for r in parsed.rejects}
+        assert list(parsed.rows) == [0, 4] and set(reasons) == {1, 2, 3}
+        assert reasons[1] == "amount of Na is 1,000,001, above the bound 1,000,000"
+        assert reasons[2].startswith("amount of Na is ") and reasons[2].endswith("above the bound 1,000,000")
+        assert "Cl is 1,200,000" in reasons[3]
+        assert formulas_of(parsed.compositions) == ["Na1000000Cl", "NaCl"]
+    with pytest.raises(FormulaError, match="above the bound"):
+        parse_formula("Na99999999999999999999Cl")
+    assert encode_formulas(["Na99999999999999999999Cl"]).formulas == []  # not silently Cl
+
+
 def test_rejects_and_reasons():
     texts = ["Fe2O3", "HeO", "Fe0.5O", "Fe9O", "O", "Fe4O6", "junk!", "KrF2", "Fe16O2"]
     enc = encode_formulas(texts, min_elements=2)

@@ -25,6 +25,7 @@ from .elements import (ATOMIC_NUMBERS, ELEMENTS, INDEX_OF_Z, MAX_COUNT, N_ELEMEN
                        WRITE_RANK, Z_OF)
 
 DECODE_TOLERANCE = 0.8  # thesis: a cell counts when its value is >= 1 - 0.8
+MAX_AMOUNT = 10 ** 6  # an element's amount above this is not a formula (and would overflow integer reduction)
 
 
 class FormulaError(ValueError):
@@ -117,6 +118,9 @@ def _check_amounts(amounts: dict[str, float]) -> dict[str, float]:
     for e, a in amounts.items():
         if not a > 0:
             raise FormulaError(f"amount of {e} is {a:g}, not positive")
+        if a > MAX_AMOUNT:
+            shown = f"{int(a):,}" if float(a).is_integer() else f"{a:.6g}"
+            raise FormulaError(f"amount of {e} is {shown}, above the bound {MAX_AMOUNT:,}")
     return amounts
 
 
@@ -260,7 +264,7 @@ def _parse_unique(strings: list) -> tuple[Compositions, dict[int, str]]:
         row, z = key // 128, key % 128
     plain_indptr = np.zeros(len(p_idx) + 1, np.int64)
     np.cumsum(np.bincount(row, minlength=len(p_idx)), out=plain_indptr[1:])
-    for r in np.unique(row[(z == 0) | (amount <= 0)]):  # unknown symbol or zero amount: let the parser say which
+    for r in np.unique(row[(z == 0) | (amount <= 0) | (amount > MAX_AMOUNT)]):  # let the parser say what is wrong
         try:
             parse_formula(strings[p_idx[r]])
         except FormulaError as err:
