@@ -10,6 +10,7 @@ import pytest
 from tfmat.cnn import CNNConfig, make_splits
 from tfmat.cli import main
 
+from tfmat.data import DataError, load_property_dataset
 from tfmat.paths import DATA
 
 from conftest import ROOT
@@ -203,3 +204,64 @@ def test_interrupted_fold_resumes_from_its_backup(tmp_path, small_csv, monkeypat
     monkeypatch.setattr(train, "_callbacks", original)
     train.train_member((x, fractions), y, split, config, tmp_path / "w")
     assert pd.read_csv(tmp_path / "w" / "history.csv")["epoch"].tolist() == [0, 1, 2, 3]
+
+
+BAD_LABELS = [("KCl", "abc", "label is not a number"), ("LiF", "nan", "label is not finite"),
+              ("MgO", "-1e30", "label outside the band_gap range [0, 20]"), ("CaO", "inf", "label is not finite"),
+              ("Xx2", "1.0", "unknown element"), ("SrO", "", "no label")]
+
+
+def _labelled_file(tmp_path, small_csv, bad=BAD_LABELS):
+    """The real MP rows of ``small_csv`` with ``bad`` rows inserted after line 11 (line 1 is the header)."""
+    lines = small_csv.read_text().splitlines()
+    path = tmp_path / "labels.csv"
+    path.write_text("\n".join(lines[:11] + [f"{f},{v},1" for f, v, _ in bad] + lines[11:]) + "\n")
+    return path, lines
+
+
+def test_train_cnn_stops_on_a_bad_label_with_its_line_and_writes_nothing(tmp_path, small_csv, capsys):
+    path, _ = _labelled_file(tmp_path, small_csv, [("MgO", "-1e30", "")])
+    out = tmp_path / "run"
+    args = ["train-cnn", "--data", str(path), "--epochs", "1", "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "line 12: '-1e30': label outside the band_gap range [0, 20]" in err and "--drop-bad-rows" in err
+    assert not out.exists()
+    assert main([*args, "--label-range=-1e31,20", "--epochs", "0"]) == 2  # flags are checked first
+    assert not out.exists()
+    assert main([*args, "--label-range=-1e31,20", "--folds", "3"]) == 0  # a wider range lets the row in
+    assert json.loads((out / "metrics.json").read_text())["compositions"] == 2001
+
+
+def test_every_kind_of_bad_row_is_named_and_the_valid_rows_are_kept(tmp_path, small_csv):
+    path, lines = _labelled_file(tmp_path, small_csv)
+    with pytest.raises(DataError, match=r"line 12: 'abc': label is not a number \(6 bad rows in all\)"):
+        load_property_dataset("MP", "band_gap", path)
+    frame = load_property_dataset("MP", "band_gap", path, drop_bad_rows=True)
+    rejects = frame.attrs["rejects"]
+    assert [(r.row, r.text) for r in rejects] == [(12 + i, (f if reason == "unknown element" else v))
+                                                  for i, (f, v, reason) in enumerate(BAD_LABELS)]
+    assert all(want in r.reason for r, (_, _, want) in zip(rejects, BAD_LABELS))
+    clean = load_property_dataset("MP", "band_gap", small_csv)
+    pd.testing.assert_frame_equal(frame, clean)  # every valid row is kept
+    assert len(clean) == len(lines) - 1
+
+
+def test_drop_bad_rows_trains_on_the_valid_rows_and_lists_the_rest(tmp_path, small_csv):
+    path, _ = _labelled_file(tmp_path, small_csv)
+    out = tmp_path / "run"
+    assert main(["train-cnn", "--data", str(path), "--epochs", "1", "--drop-bad-rows", "--out", str(out)]) == 0
+    rejects = pd.read_csv(out / "rejects.csv", keep_default_na=False)
+    assert rejects.line.tolist() == list(range(12, 18))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["rejected_rows"] == 6 and metrics["compositions"] == 2000
+
+
+def test_too_few_rows_for_the_folds_is_one_line_before_training(tmp_path, small_csv, capsys):
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("\n".join(small_csv.read_text().splitlines()[:3]) + "\n")  # two compositions
+    out = tmp_path / "run"
+    assert main(["train-cnn", "--data", str(tiny), "--folds", "5", "--epochs", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "2 compositions are too few for 5 fold(s)" in err and len(err.splitlines()) == 1
+    assert not out.exists()

@@ -35,6 +35,14 @@ def register(sub) -> None:
                    help="width of an element-fraction branch joined before the FC layer (0: the thesis CNN)")
     t.add_argument("--data", default=None, help="CSV with a formula column and an attribute column "
                                                 "(required for ICSD)")
+    t.add_argument("--label-range", type=_label_range, metavar="LO,HI", default=None,
+                   help="the range a label of --data must lie in, e.g. --label-range=-30,30 (default: the "
+                        "property's physical range, "
+                        "band gap [0, 20] eV, formation energy and ΔH [-20, 20] eV/atom, stability [0, 20] "
+                        "eV/atom, volume [0, 1000] Å³/atom)")
+    t.add_argument("--drop-bad-rows", action="store_true",
+                   help="leave out the rows of --data with an unreadable formula or a bad label (listed in "
+                        "OUT/rejects.csv) instead of stopping with exit 2")
     t.add_argument("--out", default=None, help="run folder: reports, fold state (a rerun resumes there) and the "
                                                "trained model in OUT/model (default runs/cnn/<data>_<attribute>)")
     t.add_argument("--checkpoint", default=None, help="model folder (default OUT/model); ship a trained model with "
@@ -58,6 +66,16 @@ def register(sub) -> None:
     e.set_defaults(func=_export)
 
 
+def _label_range(text: str) -> list[float]:
+    import argparse
+
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give LO,HI (e.g. --label-range=-30,30)") from None
+    return [lo, hi]
+
+
 def _train(args) -> int:
     from ..cnn import CNNConfig, run_training
     from ..data import ICSD_GUIDANCE
@@ -70,7 +88,8 @@ def _train(args) -> int:
     config = CNNConfig(data_name=args.data_name, attribute=args.attribute, lr=args.lr, batch_size=args.batch_size,
                        epochs=args.epochs, folds=args.folds, repeats=args.repeats, seed=args.seed,
                        holdout=args.holdout, loss=args.loss, schedule=args.schedule, filters=args.filters,
-                       dense=args.dense, fractions=args.fractions, data=args.data)
+                       dense=args.dense, fractions=args.fractions, data=args.data,
+                       label_range=args.label_range, drop_bad_rows=args.drop_bad_rows)
     out = Path(args.out) if args.out else RUNS / "cnn" / config.name
     checkpoint = Path(args.checkpoint) if args.checkpoint else out / "model"
     clear_run(out, args.overwrite)

@@ -47,6 +47,8 @@ class CNNConfig(SavedConfig):
     dense: int = 32
     fractions: int = 0                # width of the element-fraction branch; 0: the thesis CNN
     data: str | None = None           # user CSV (required for ICSD)
+    label_range: list[float] | None = None  # [lo, hi] a label must lie in; None: the property's physical range
+    drop_bad_rows: bool = False       # leave out a user file's bad rows (listed in rejects.csv) instead of stopping
 
     def __post_init__(self):
         self.data_name = self.data_name.upper()
@@ -76,6 +78,9 @@ class CNNConfig(SavedConfig):
             problems.append("--filters and --dense must be positive, --fractions >= 0")
         if self.loss not in ("mse", "mae", "huber"):
             problems.append("--loss must be mse, mae or huber")
+        if self.label_range is not None and not (len(self.label_range) == 2
+                                                 and self.label_range[0] < self.label_range[1]):
+            problems.append("--label-range takes LO HI with LO < HI")
         if self.schedule not in ("constant", "cosine"):
             problems.append("--schedule must be constant or cosine")
         if problems:

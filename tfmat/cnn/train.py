@@ -68,7 +68,8 @@ def load_features(config: CNNConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
     """The deduplicated property table, its (N, 22, 6) features and (N, 118) element fractions."""
     from ..data import DataError, load_property_dataset
 
-    frame = load_property_dataset(config.data_name, config.attribute, data=config.data)
+    frame = load_property_dataset(config.data_name, config.attribute, data=config.data,
+                                  label_range=config.label_range, drop_bad_rows=config.drop_bad_rows)
     parsed = parse_formulas(frame["formula"].tolist())
     if parsed.rejects:
         r = parsed.rejects[0]
@@ -138,7 +139,18 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
     inputs = (x, fractions)
     y = frame["target"].to_numpy(np.float32)
     holdout, splits = make_splits(len(frame), config)
+    thin = next((s for s in splits if min(len(s.train), len(s.test), len(s.validation)) == 0), None)
+    if thin is not None:
+        from ..data import DataError
+        raise DataError(f"{len(frame)} compositions are too few for {config.folds} fold(s): fold {thin.name} "
+                        f"would get {len(thin.train)} training, {len(thin.test)} test and {len(thin.validation)} "
+                        "validation rows")
     record_run(out, config.to_dict())
+    rejects = frame.attrs.get("rejects", [])
+    if rejects:
+        write_csv(out / "rejects.csv", pd.DataFrame({"line": [r.row for r in rejects], "text": [r.text for r in rejects],
+                                                    "reason": [r.reason for r in rejects]}))
+        log(f"{len(rejects)} bad row(s) of {config.data} left out (--drop-bad-rows), listed in {out / 'rejects.csv'}")
     log(f"{config.name}: {len(frame)} compositions, {len(splits)} fold model(s), holdout {len(holdout)}; "
         f"batch {config.batch_size}, lr {config.lr} ({config.schedule}), {config.epochs} epochs, loss {config.loss}, "
         f"{'thesis CNN' if not config.fractions else f'CNN + fraction branch {config.fractions}'}")
@@ -171,7 +183,8 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
     oof = pd.concat(oof, ignore_index=True)
     predictions = pd.DataFrame({"formula": frame["formula"].to_numpy()[oof["row"]], "target": y[oof["row"]],
                                 "predicted": oof["predicted"], "fold": oof["fold"], "set": "validation"})
-    metrics = {"config": config.to_dict(), "compositions": len(frame), "folds": fold_scores,
+    metrics = {"config": config.to_dict(), "compositions": len(frame), "rejected_rows": len(rejects),
+               "folds": fold_scores,
                "validation_mean": _mean_scores([f["validation"] for f in fold_scores]),
                "validation_pooled": scores(predictions["target"], predictions["predicted"])}
     save_model_dir(checkpoint, config, member_files, metrics)
@@ -225,7 +238,8 @@ def score_holdout(model_dir: str | Path, validation: bool = False) -> dict:
     config = CNNConfig.from_dict(predictor.info["config"])
     if not config.holdout:
         raise ValueError(f"{model_dir} was trained without a holdout (config holdout = 0)")
-    frame = load_property_dataset(config.data_name, config.attribute, data=config.data)
+    frame = load_property_dataset(config.data_name, config.attribute, data=config.data,
+                                  label_range=config.label_range, drop_bad_rows=config.drop_bad_rows)
     frame = frame[np.isfinite(frame["target"].to_numpy(float))].reset_index(drop=True)
     holdout, splits = make_splits(len(frame), config)
     rows = np.arange(len(frame)) if validation else holdout

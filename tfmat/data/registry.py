@@ -142,12 +142,42 @@ def normalise_attribute(attribute: str) -> str:
     return ATTRIBUTE_ALIASES.get(a, a)
 
 
-def load_property_dataset(source: str, attribute: str, data: str | Path | None = None) -> pd.DataFrame:
+# the physical range a label of each property must lie in (inclusive), for user files; wide enough for
+# published data (OQMD's test split has formation enthalpies up to about 14 eV/atom)
+LABEL_RANGES = {"band_gap": (0.0, 20.0), "formation_energy": (-20.0, 20.0), "delta_e": (-20.0, 20.0),
+                "stability": (0.0, 20.0), "volume_pa": (0.0, 1000.0)}
+
+
+def label_rejects(values: pd.Series, lines: np.ndarray, attribute: str,
+                  label_range: tuple[float, float] | None = None) -> list[Reject]:
+    """The labels that are not numbers, not finite or outside the property's range, as rejects
+    carrying the file's line number (the header is line 1) and the value as written."""
+    lo, hi = label_range if label_range is not None else LABEL_RANGES.get(attribute, (-np.inf, np.inf))
+    text = values.astype(str).str.strip()
+    number = pd.to_numeric(text, errors="coerce").to_numpy(np.float64)
+    rejects = []
+    for i in np.flatnonzero(~(number >= lo) | ~(number <= hi)):  # NaN fails both
+        t = text.iloc[i]
+        reason = ("no label" if t == "" else
+                  "label is not a number" if np.isnan(number[i]) and t.lower() != "nan" else
+                  "label is not finite" if not np.isfinite(number[i]) else
+                  f"label outside the {attribute} range [{lo:g}, {hi:g}] (--label-range widens it)")
+        rejects.append(Reject(int(lines[i]), t, reason))
+    return rejects
+
+
+def load_property_dataset(source: str, attribute: str, data: str | Path | None = None,
+                          label_range: tuple[float, float] | None = None,
+                          drop_bad_rows: bool = False) -> pd.DataFrame:
     """Composition → property table: ``formula`` (canonical), ``target``, ``n_entries``.
 
     Compositions are distinct; polymorph values are averaged. ``data`` reads a
     user CSV (needed for ICSD) with a formula column and a column named as the
     attribute, one of its aliases (``Eg``, ``bandgap`` for the band gap, …) or ``target``.
+    A row of a user file whose formula does not parse, or whose label is not a
+    finite number in :data:`LABEL_RANGES` (or ``label_range``), stops the load
+    with its line number, unless ``drop_bad_rows``: then the rows are left
+    out and listed, with their line and reason, in ``frame.attrs["rejects"]``.
     """
     source = source.upper()
     attribute = normalise_attribute(attribute)
@@ -164,8 +194,20 @@ def load_property_dataset(source: str, attribute: str, data: str | Path | None =
                   None)
     if column is None:
         raise DataError(f"{data} has no {attribute!r} or 'target' column (columns: {', '.join(table.columns)})")
-    values = pd.to_numeric(table[column], errors="coerce")
-    frame, _ = average_polymorphs(table.formula.tolist(), values.to_numpy())
+    lines = table.line.to_numpy()
+    bad = label_rejects(table[column], lines, attribute, label_range)
+    parsed_rejects = average_polymorphs(table.formula.tolist(), np.zeros(len(table)))[1]
+    bad += [Reject(int(lines[r.row]), r.text, r.reason) for r in parsed_rejects]
+    bad.sort(key=lambda r: r.row)
+    if bad and not drop_bad_rows:
+        first = bad[0]
+        raise DataError(f"{data}: line {first.row}: {first.text!r}: {first.reason}"
+                        + (f" ({len(bad)} bad rows in all)" if len(bad) > 1 else "")
+                        + "; fix the file, or pass --drop-bad-rows to leave such rows out")
+    keep = ~np.isin(lines, [r.row for r in bad])
+    values = pd.to_numeric(table[column][keep], errors="coerce")
+    frame, _ = average_polymorphs(table.formula[keep].tolist(), values.to_numpy())
     if not len(frame):
-        raise DataError(f"{data}: no row has both a readable formula and a numeric {column}")
+        raise DataError(f"{data}: no row has both a readable formula and a valid {column}")
+    frame.attrs["rejects"] = bad
     return frame
