@@ -90,8 +90,11 @@ def test_thesis_layout_and_dict_literal_lines(tmp_path):
 def test_user_property_csv(tmp_path):
     path = tmp_path / "icsd.csv"
     path.write_text("pretty_formula,band_gap\nNaCl,5.0\nClNa,6.0\nGaAs,1.4\nbroken(,1\nSi,\n")
-    frame = load_property_dataset("ICSD", "band_gap", data=path)
+    with pytest.raises(DataError, match=r"line 5: 'broken\(': .*\(2 bad rows in all\)"):
+        load_property_dataset("ICSD", "band_gap", data=path)
+    frame = load_property_dataset("ICSD", "band_gap", data=path, drop_bad_rows=True)
     assert frame.set_index("formula").target.to_dict() == {"NaCl": 5.5, "GaAs": 1.4}
+    assert [(r.row, r.reason) for r in frame.attrs["rejects"]][1] == (6, "no label")
 
 
 def test_gan_pipeline_batches_onehot():

@@ -137,9 +137,9 @@ def test_cli_evaluate(tmp_path, generated, capsys):
 
 def test_cli_bad_input(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
-    bad.write_text("text\nNaCl\n")
+    bad.write_text("text,score\nNaCl,1\n")
     assert main(["evaluate", "--generated", str(bad), "--dataset", "MP", "-o", str(tmp_path / "o")]) == 2
-    assert "no 'formula' column" in capsys.readouterr().err
+    assert "has no formula column" in capsys.readouterr().err
     good = tmp_path / "good.csv"
     good.write_text("formula\nNaCl\n")
     assert main(["evaluate", "--generated", str(good), "--dataset", "XYZ", "-o", str(tmp_path / "o")]) == 2
@@ -149,6 +149,32 @@ def test_cli_bad_input(tmp_path, capsys):
     assert main(["check", "Xx2"]) == 2
     assert main(["check", "NaCl", "CuZn"]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == ["0,NaCl,True,True", "1,CuZn,True,True"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("formula\n", "has no data rows"), ("", "has no data rows"),
+    ("name,score\nNaCl,1\n", "has no formula column"),
+])
+def test_every_formula_reader_refuses_an_unusable_file_the_same_way(tmp_path, capsys, text, message):
+    path = tmp_path / "f.csv"
+    path.write_text(text)
+    for argv in (["check", "--input", str(path)],
+                 ["evaluate", "--generated", str(path), "--dataset", "MP", "-o", str(tmp_path / "o")],
+                 ["predict", "--model", "MP_band_gap", "--input", str(path)]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (argv, err)
+
+
+def test_check_names_rows_by_their_line_in_the_file(tmp_path, capsys):
+    path = tmp_path / "f.csv"
+    path.write_text("NaCl\nXx2\n\nCuZn\nNa99999999999999999999Cl\n")  # one column, the first line its header
+    out = tmp_path / "checked.csv"
+    assert main(["check", "--input", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "line 2 'Xx2': unknown element 'Xx'" in err and "line 5 'Na99999999999999999999Cl'" in err
+    frame = pd.read_csv(out)
+    assert frame.columns.tolist()[:2] == ["line", "formula"] and frame.line.tolist() == [4]
 
 
 def test_recovery_by_decodability():

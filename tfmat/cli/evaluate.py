@@ -37,10 +37,12 @@ def register(sub) -> None:
     p.set_defaults(func=evaluate)
 
     c = sub.add_parser("check", help="charge neutrality and electronegativity balance of formulas (SMACT rules)",
-                       description="Check every formula of a CSV (column 'formula') or of the command line; "
-                                   "writes row,formula,cn,en (CSV) to -o or prints it.")
+                       description="Check every formula of a CSV (its 'formula' column, or its only column) or "
+                                   "of the command line; writes line,formula,cn,en (the file's line, the header "
+                                   "being line 1) or row,formula,cn,en (command-line position from 0) to -o or "
+                                   "prints it.")
     c.add_argument("formulas", nargs="*", help="formulas (or give --input)")
-    c.add_argument("--input", metavar="FILE", help="CSV with a 'formula' column")
+    c.add_argument("--input", metavar="FILE", help="CSV with a 'formula' column (or only one column)")
     c.add_argument("-o", "--output", metavar="FILE", help="output CSV (default: standard output)")
     add_overwrite(c)
     c.add_argument("--rules", choices=("thesis", "smact"), default="smact",
@@ -129,25 +131,34 @@ def evaluate(args) -> int:
 
 
 def check(args) -> int:
+    import numpy as np
+
     from ..chemistry import check_formulas, rules_named
-    from ..evaluation.report import read_generated
+    from ..data.files import read_formula_table
     from ..io import write_csv
 
     if bool(args.formulas) == bool(args.input):
         raise UsageError("give formulas on the command line or --input FILE, not both or neither")
     if args.output:
         refuse_existing(args.output, args.overwrite)
-    texts = read_generated(args.input) if args.input else list(args.formulas)
+    if args.input:  # rows are named by their line in the file (the header is line 1)
+        table = read_formula_table(args.input)
+        texts, where, numbers = table.formula.tolist(), "line", table.line.to_numpy()
+    else:
+        texts, where = list(args.formulas), "row"
+        numbers = np.arange(len(texts))
     res = check_formulas(texts, rules_named(args.rules))
     for r in res.rejects[:10]:
-        print(f"row {r.row} {r.text!r}: {r.reason}", file=sys.stderr)
+        print(f"{where} {numbers[r.row]} {r.text!r}: {r.reason}", file=sys.stderr)
     if len(res.rejects) > 10:
         print(f"... {len(res.rejects) - 10} more rows could not be checked", file=sys.stderr)
     frame = res.frame()
+    frame["row"] = numbers[frame["row"].to_numpy()]
+    frame = frame.rename(columns={"row": where})
     if not len(frame):
         from ..composition import FormulaError
         r = res.rejects[0]
-        raise FormulaError(f"no formula could be checked (row {r.row} {r.text!r}: {r.reason})")
+        raise FormulaError(f"no formula could be checked ({where} {numbers[r.row]} {r.text!r}: {r.reason})")
     if args.output:
         write_csv(args.output, frame)
         print(f"check: {len(frame):,} formulas, CN {100 * frame.cn.mean():.2f}%, EN {100 * frame.en.mean():.2f}%; "

@@ -34,7 +34,10 @@ NUMERIC = ("target", "label", "n_entries")
 
 def read_formula_table(path: str | Path) -> pd.DataFrame:
     """The file as a frame whose ``formula`` column holds formula text and
-    ``line`` the 1-based line number of each row in the file.
+    ``line`` the 1-based line number of each row in the file (the header is line 1).
+
+    The formula column is the one named as in :data:`FORMULA_COLUMNS`, or the
+    only column of a one-column file; an empty or header-only file is an error.
 
     Unparseable cells are kept as they are, so the codec can report them
     with their row; a file that cannot be read at all raises :class:`DataError`.
@@ -51,7 +54,10 @@ def read_formula_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path} has no data rows (a header line, then one formula per line)")
     header = [h.strip() for h in rows[0]]
     lower = [h.lower() for h in header]
-    col = next((lower.index(c) for c in FORMULA_COLUMNS if c in lower), 0)
+    col = next((lower.index(c) for c in FORMULA_COLUMNS if c in lower), 0 if len(header) == 1 else None)
+    if col is None:
+        raise DataError(f"{path} has no formula column: name one {' or '.join(repr(c) for c in FORMULA_COLUMNS[:2])} "
+                        f"(columns: {', '.join(header)})")
     body, lines = [], []
     for number, row in enumerate(rows[1:], start=2):
         if not row or not "".join(row).strip():

@@ -30,19 +30,11 @@ class Evaluation:
 
 
 def read_generated(path: str | Path) -> list[str]:
-    """The ``formula`` column of a generated-formula CSV, in file order."""
-    from ..data import DataError
+    """The formula column of a generated-formula CSV (see :func:`tfmat.data.files.read_formula_table`),
+    in file order."""
+    from ..data.files import read_formula_table
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no such file: {path}")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise DataError(f"{path}: not a readable CSV ({err})") from None
-    if "formula" not in frame.columns:
-        raise DataError(f"{path} has no 'formula' column (columns: {', '.join(frame.columns) or 'none'})")
-    return frame["formula"].tolist()
+    return read_formula_table(path).formula.tolist()
 
 
 def evaluate(generated: Sequence[str], dataset, others: Mapping[str, Sequence[str]] | None = None,
