@@ -122,3 +122,40 @@ def test_a_backup_interrupted_mid_write_leaves_the_previous_backup_whole(tmp_pat
     restore.on_train_begin()
     assert float(resumed.get_weights()[0][0, 0]) == 3.0
     assert resumed._initial_epoch == 1
+
+
+def test_two_screens_into_one_output_one_runs_the_other_is_refused(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "same"
+    cmd = [sys.executable, "-m", "tfmat", "screen", "-n", "20000", "-o", str(out)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    first = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = tmp_path / ".same.lock"
+    deadline = __import__("time").time() + 120
+    while not lock.exists() and first.poll() is None and __import__("time").time() < deadline:
+        __import__("time").sleep(0.05)
+    assert lock.read_text() == str(first.pid)
+    second = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert second.returncode == 2 and f"pid {first.pid}" in second.stderr and str(lock) in second.stderr
+    _, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    import pandas as pd
+    assert len(pd.read_csv(out / "candidates.csv")) == summary["counts"]["screened"] > 0  # complete
+    assert not lock.exists()
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    from tfmat.io import OutputInUse, output_lock
+
+    (tmp_path / ".out.lock").write_text("999999999")  # no such process
+    with output_lock(tmp_path / "out") as lock:
+        assert lock.read_text() == str(__import__("os").getpid())
+        (tmp_path / ".busy.lock").write_text("1")  # pid 1 is alive
+        with pytest.raises(OutputInUse, match="pid 1"):
+            with output_lock(tmp_path / "busy"):
+                pass
+    assert not lock.exists()

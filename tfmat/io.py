@@ -58,6 +58,54 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
 
 
+class OutputInUse(RuntimeError):
+    """Another running process holds the output path's lock."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+@contextmanager
+def output_lock(path: str | os.PathLike, tag: str = "") -> Iterator[Path]:
+    """Hold ``.NAME{tag}.lock`` beside ``path`` (holding this process's id) while the block writes ``path``.
+
+    A lock held by another live process raises :class:`OutputInUse` naming
+    that process; a lock left by a process that has died is taken over.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.parent / f".{path.name}{tag}.lock"
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _alive(pid):
+                raise OutputInUse(f"{path} is being written by another tfmat process (pid {pid}, lock {lock}); "
+                                  "wait for it or choose another output") from None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        break
+    else:
+        raise OutputInUse(f"could not take the lock {lock}")
+    try:
+        yield lock
+    finally:
+        lock.unlink(missing_ok=True)
+
+
 def save_atomically(path: str | os.PathLike, save: Callable[[str], None]) -> Path:
     """Call ``save`` (a writer taking a path, such as ``model.save``) on a temporary sibling of
     ``path``, then rename it into place."""

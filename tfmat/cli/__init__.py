@@ -3,7 +3,9 @@
 Each module in ``SUBCOMMANDS`` defines ``register(subparsers)``, adding its
 subcommands with ``set_defaults(func=...)``; ``func(args)`` returns the exit code.
 Every subcommand takes ``--verbose``, which lets TensorFlow's own log lines
-through (they are silenced otherwise, see :mod:`tfmat.quiet`).
+through (they are silenced otherwise, see :mod:`tfmat.quiet`). A command's
+output path (``-o``/``--output`` or ``--out``) is locked while it runs: a
+second tfmat process writing the same path exits 2 naming the first.
 """
 from __future__ import annotations
 
@@ -49,9 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         from ..quiet import silence_tensorflow
         silence_tensorflow()
+    from ..io import OutputInUse, output_lock
+
+    target = next((getattr(args, k) for k in ("output", "out") if getattr(args, k, None)), None)
     try:
-        return int(args.func(args) or 0)
-    except (UsageError, DataError, FormulaError, FileNotFoundError) as err:
+        if target is None:
+            return int(args.func(args) or 0)
+        from ..distribute import worker
+
+        index, chief = worker()  # the workers of one multi-worker run share --out, each its own part of it
+        with output_lock(target, "" if chief else f".worker{index}"):  # one writer per output path
+            return int(args.func(args) or 0)
+    except (UsageError, DataError, FormulaError, FileNotFoundError, OutputInUse) as err:
         print(f"tfmat {args.command}: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
