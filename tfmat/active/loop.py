@@ -198,14 +198,56 @@ def _propose_round(cfg, gp, codes_all, labelled_codes, rng):
     return propose(gp, starts, cfg.batch, cfg.kappa, cfg.min_distance, cfg.climb_steps, cfg.climb_lr, cfg.radius)
 
 
+def _draw_training_rows(data, start_rows, drawn, k, r, rng, row):
+    """The random-labels control: ``k`` training rows not labelled yet, with their DFT gaps."""
+    pool = np.setdiff1d(np.flatnonzero(data.split == "train"), start_rows)
+    pool = pool[[data.formulas[i] not in drawn for i in pool]]
+    take = np.sort(rng.choice(pool, min(k, len(pool)), replace=False))
+    row["proposed"] = len(take)
+    return (pd.DataFrame({"round": r, "formula": [data.formulas[i] for i in take], "band_gap": data.gaps[take],
+                          "mean": np.nan, "std": np.nan}), data.counts[take])
+
+
+def _decode_and_label(points, ae, rules, known, oracle, gp, r, row):
+    """Decode latent points; count in ``row`` those that do not decode, fail the chemistry check, are
+    known or repeat; label the rest with the oracle (and the GP's mean and std at their points)."""
+    from ..chemistry import check
+    from ..composition import decode
+    from ..models.autoencoder import decode_codes
+
+    row["proposed"] = len(points)
+    dec = decode(decode_codes(ae, points))
+    row["undecodable"] = len(points) - len(dec.formulas)
+    valid = check(dec.counts, rules).en if len(dec.formulas) else np.zeros(0, bool)
+    row["invalid"] = int((~valid).sum())
+    keep, seen = [], set()
+    for i in np.flatnonzero(valid):
+        f = dec.formulas[i]
+        if f in known:
+            row["known"] += 1
+        elif f in seen:
+            row["repeated"] += 1
+        else:
+            seen.add(f)
+            keep.append(i)
+    keep = np.asarray(keep, np.int64)
+    counts = dec.counts[keep]
+    if gp is not None and len(keep):
+        mean, std = gp.posterior(points[dec.rows[keep]])
+    else:
+        mean = std = np.full(len(keep), np.nan)
+    return (pd.DataFrame({"round": r, "formula": [dec.formulas[i] for i in keep], "band_gap": oracle(counts),
+                          "mean": mean, "std": std}), counts)
+
+
 def active_learn(cfg: ActiveConfig, out: str | Path, progress: bool = True) -> dict:
     """Run (or resume) the loop into ``out``; returns the results written to ``results.json``."""
     import keras
     import tensorflow as tf
 
-    from ..chemistry import check, rules_named
-    from ..composition import counts_of, decode
-    from ..models.autoencoder import decode_codes, encode_counts
+    from ..chemistry import rules_named
+    from ..composition import counts_of
+    from ..models.autoencoder import encode_counts
     from ..progress import bar
     from .surrogate import GaussianProcess, Hyperparameters
 
@@ -253,14 +295,8 @@ def active_learn(cfg: ActiveConfig, out: str | Path, progress: bool = True) -> d
         row = dict.fromkeys(ROUND_COLUMNS, 0)
         row.update(round=r, gp_log_likelihood=np.nan, best_acquired=np.nan)
         if cfg.acquisition == "random-labels":
-            pool = np.setdiff1d(np.flatnonzero(data.split == "train"), start_rows)
-            pool = pool[[data.formulas[i] not in drawn for i in pool]]
-            take = np.sort(rng.choice(pool, min(cfg.batch, len(pool)), replace=False))
-            new = pd.DataFrame({"round": r, "formula": [data.formulas[i] for i in take],
-                                "band_gap": data.gaps[take], "mean": np.nan, "std": np.nan})
-            new_counts = data.counts[take]
+            new, new_counts = _draw_training_rows(data, start_rows, drawn, cfg.batch, r, rng, row)
             drawn.update(new.formula)
-            row["proposed"] = len(take)
         else:
             gp = None
             if cfg.acquisition == "ucb":
@@ -268,29 +304,7 @@ def active_learn(cfg: ActiveConfig, out: str | Path, progress: bool = True) -> d
                 row["gp_log_likelihood"] = gp.fit(cfg.gp_steps if hyper is None else cfg.refit_steps)
                 hyper = gp.hyperparameters
             points = _propose_round(cfg, gp, codes_all, x, rng)
-            row["proposed"] = len(points)
-            dec = decode(decode_codes(ae, points))
-            row["undecodable"] = len(points) - len(dec.formulas)
-            valid = check(dec.counts, rules).en if len(dec.formulas) else np.zeros(0, bool)
-            row["invalid"] = int((~valid).sum())
-            keep, seen = [], set()
-            for i in np.flatnonzero(valid):
-                f = dec.formulas[i]
-                if f in known:
-                    row["known"] += 1
-                elif f in seen:
-                    row["repeated"] += 1
-                else:
-                    seen.add(f)
-                    keep.append(i)
-            keep = np.asarray(keep, np.int64)
-            new_counts = dec.counts[keep]
-            if gp is not None and len(keep):
-                mean, std = gp.posterior(points[dec.rows[keep]])
-            else:
-                mean = std = np.full(len(keep), np.nan)
-            new = pd.DataFrame({"round": r, "formula": [dec.formulas[i] for i in keep],
-                                "band_gap": oracle(new_counts), "mean": mean, "std": std})
+            new, new_counts = _decode_and_label(points, ae, rules, known, oracle, gp, r, row)
         known.update(new.formula)
         acquired = pd.concat([acquired, new], ignore_index=True) if len(acquired) else new
         acq_counts = np.concatenate([acq_counts, new_counts]) if len(new) else acq_counts
