@@ -196,17 +196,15 @@ def load_property_dataset(source: str, attribute: str, data: str | Path | None =
         raise DataError(f"{data} has no {attribute!r} or 'target' column (columns: {', '.join(table.columns)})")
     lines = table.line.to_numpy()
     bad = label_rejects(table[column], lines, attribute, label_range)
-    parsed_rejects = average_polymorphs(table.formula.tolist(), np.zeros(len(table)))[1]
-    bad += [Reject(int(lines[r.row]), r.text, r.reason) for r in parsed_rejects]
-    bad.sort(key=lambda r: r.row)
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(np.float64)
+    values[np.isin(lines, [r.row for r in bad])] = np.nan  # averaging leaves non-finite labels out
+    frame, parse_rejects = average_polymorphs(table.formula.tolist(), values)
+    bad = sorted(bad + [Reject(int(lines[r.row]), r.text, r.reason) for r in parse_rejects], key=lambda r: r.row)
     if bad and not drop_bad_rows:
         first = bad[0]
         raise DataError(f"{data}: line {first.row}: {first.text!r}: {first.reason}"
                         + (f" ({len(bad)} bad rows in all)" if len(bad) > 1 else "")
                         + "; fix the file, or pass --drop-bad-rows to leave such rows out")
-    keep = ~np.isin(lines, [r.row for r in bad])
-    values = pd.to_numeric(table[column][keep], errors="coerce")
-    frame, _ = average_polymorphs(table.formula[keep].tolist(), values.to_numpy())
     if not len(frame):
         raise DataError(f"{data}: no row has both a readable formula and a valid {column}")
     frame.attrs["rejects"] = bad
