@@ -118,21 +118,20 @@ def dataset(arrays, batch=64, seed=0):
 def train(kind: str, out, epochs: int = 40) -> dict:
     """Build and train the ``kind`` shape ("conditional" or "two_domain") in the current strategy's scope,
     with the project's run callbacks writing to ``out``; returns plain figures for the tests to judge."""
-    from tfmat.distribute import fit
-    from tfmat.training import run_callbacks
+    from tfmat.training import fit, run_callbacks
 
     strategy = tf.distribute.get_strategy()
     if kind == "conditional":
         x, onehot = conditional_data()
         gan = conditional()
-        history = fit(gan, dataset((x, onehot)), epochs, run_callbacks(out), strategy=strategy).history
+        history = fit(gan, lambda e: dataset((x, onehot), seed=e), epochs, run_callbacks(out), strategy=strategy).history
         labels = tf.constant(np.repeat(np.eye(CLASSES, dtype=np.float32), 500, axis=0))
         fake = gan.generator([tf.random.normal((1000, NOISE), seed=1), labels]).numpy()
         means = [float(fake[:500].mean()), float(fake[500:].mean())]
     else:
         a, b = two_domain_data()
         gan = two_domain()
-        history = fit(gan, dataset((a, b)), epochs, run_callbacks(out), strategy=strategy).history
+        history = fit(gan, lambda e: dataset((a, b), seed=e), epochs, run_callbacks(out), strategy=strategy).history
         means = [float(gan.generators["ab"](a[:256]).numpy().mean()),
                  float(gan.generators["ba"](b[:256]).numpy().mean())]
     return {"history": {k: [float(v) for v in vs] for k, vs in history.items()}, "means": means,

@@ -102,6 +102,10 @@ def test_cli_train_ae(tmp_path):
     assert (out / "autoencoder.keras").is_file() and (out / "metrics.csv").is_file()
     assert json.loads((out / "config.json").read_text())["loss"] == "bce"
     assert main(args[:-4] + ["--epochs", "0"]) == 2
+    # a rerun may add epochs; other training formulas or another layout is another run, refused
+    assert main([*args, "--limit", "192"]) == 2 and main([*args, "--latent-dim", "32"]) == 2
+    assert main([*args, "--epochs", "2"]) == 0
+    assert json.loads((out / "decodable.json").read_text())["epochs_done"] == 2
     assert main(["train-ae", "--code-noise", "-1", "--out", str(tmp_path / "x")]) == 2
 
 

@@ -112,6 +112,14 @@ def test_train_cv_writes_outputs_resumes_and_predicts(tmp_path, small_csv):
     stamp = (out / "folds" / "r0_k1" / "model.keras").stat().st_mtime
     assert main(args) == 0
     assert (out / "folds" / "r0_k1" / "model.keras").stat().st_mtime == stamp
+    # The run is bound to its rows and settings: other data or another seed is refused, nothing changes.
+    other = tmp_path / "other.csv"
+    pd.read_csv(small_csv).iloc[:1500].to_csv(other, index=False)
+    before = (out / "run.json").read_text()
+    for changed in (["--data", str(other)], ["--seed", "5"]):  # the last value of a flag wins
+        assert main([*args, *changed]) == 2
+    assert (out / "run.json").read_text() == before
+    assert (out / "folds" / "r0_k1" / "model.keras").stat().st_mtime == stamp
     # The library predictor matches the validation predictions the run recorded.
     from tfmat.cnn import Predictor
 
@@ -204,6 +212,63 @@ def test_interrupted_fold_resumes_from_its_backup(tmp_path, small_csv, monkeypat
     monkeypatch.setattr(train, "_callbacks", original)
     train.train_member((x, fractions), y, split, config, tmp_path / "w")
     assert pd.read_csv(tmp_path / "w" / "history.csv")["epoch"].tolist() == [0, 1, 2, 3]
+
+
+def _h5_arrays(path):
+    import h5py
+
+    found = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda name, item: found.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None)
+    return found
+
+
+def test_a_fold_killed_mid_epoch_resumes_at_its_batch_and_ends_as_an_uninterrupted_one(tmp_path, small_csv,
+                                                                                       monkeypatch, capsys):
+    """1,620 training rows in batches of 256: 7 batches an epoch. A kill after 11 batches (4 into the second
+    epoch) resumes from the backup after batch 3 of that epoch, with the data order, optimizer and metric
+    sums restored: the final weights and every epoch's losses equal an uninterrupted run's."""
+    import keras
+
+    import tfmat.cnn.train as train
+
+    class KilledAfter(keras.callbacks.Callback):
+        def __init__(self, batches):
+            super().__init__()
+            self.left = batches
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.left -= 1
+            if self.left == 0:
+                raise KeyboardInterrupt
+
+    config = CNNConfig(data_name="MP", attribute="band_gap", data=str(small_csv), epochs=3, lr=0.003)
+    frame, x, fractions = train.load_features(config)
+    y = frame["target"].to_numpy(np.float32)
+    _, (split,) = make_splits(len(y), config)
+    assert len(split.train) == 1620 and config.batch_size == 256
+    whole = train.train_member((x, fractions), y, split, config, tmp_path / "whole", backup_every=3)
+
+    original = train._callbacks
+    monkeypatch.setattr(train, "_callbacks", lambda *a: original(*a) + [KilledAfter(11)])
+    with pytest.raises(KeyboardInterrupt):
+        train.train_member((x, fractions), y, split, config, tmp_path / "killed", backup_every=3)
+    state = json.loads((tmp_path / "killed" / "backup" / "training_metadata.json").read_text())
+    assert state == {"epoch": 1, "batch": 3}
+    monkeypatch.setattr(train, "_callbacks", original)
+    capsys.readouterr()
+    resumed = train.train_member((x, fractions), y, split, config, tmp_path / "killed", backup_every=3)
+    assert "at epoch 2, batch 3" in capsys.readouterr().err
+    a, b = _h5_arrays(tmp_path / "whole" / "backup" / "latest.weights.h5"), \
+        _h5_arrays(tmp_path / "killed" / "backup" / "latest.weights.h5")
+    assert a.keys() == b.keys() and len(a) > 10
+    for name in a:
+        np.testing.assert_allclose(b[name], a[name], atol=1e-6, err_msg=name)
+    for w, r in zip(whole.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(r, w, atol=1e-6)
+    history = [pd.read_csv(tmp_path / run / "history.csv") for run in ("whole", "killed")]
+    assert history[1]["epoch"].tolist() == [0, 1, 2]
+    np.testing.assert_allclose(history[1].drop(columns="epoch"), history[0].drop(columns="epoch"), rtol=1e-5)
 
 
 BAD_LABELS = [("KCl", "abc", "label is not a number"), ("LiF", "nan", "label is not finite"),

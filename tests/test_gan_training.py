@@ -87,11 +87,17 @@ def test_a_run_without_backup_is_kept_unless_overwrite(tmp_path, capsys):
     assert json.loads((out / "generator.keras.json").read_text())["epoch"] == 0
 
 
-def test_resume_refuses_a_different_architecture(tmp_path, capsys):
+def test_a_rerun_with_other_data_or_settings_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train-gan", "MP", *QUICK, "--epochs", "1", "--out", str(out)]) == 0
     assert main(["train-gan", "MP", *QUICK, "--epochs", "2", "--out", str(out), "--architecture", "signal"]) == 2
     assert "different architecture" in capsys.readouterr().err
+    # other training formulas (another --limit), another seed: another run, refused before any training
+    assert main(["train-gan", "MP", *QUICK, "--limit", "320", "--epochs", "2", "--out", str(out)]) == 2
+    assert "different data_sha256" in capsys.readouterr().err
+    assert main(["train-gan", "MP", *QUICK, "--epochs", "2", "--out", str(out), "--seed", "3"]) == 2
+    assert "different seed" in capsys.readouterr().err
+    assert pd.read_csv(out / "metrics.csv").epoch.tolist() == [0]
 
 
 def test_icsd_without_data_exits_2_with_guidance(capsys):
@@ -122,11 +128,13 @@ KILLED = {
 
 
 @pytest.mark.parametrize("model", [pytest.param("MP"), pytest.param("CCCGAN", marks=pytest.mark.shared)])
-def test_killed_run_resumes_from_its_last_backup(tmp_path, model):
+def test_killed_run_resumes_at_its_last_backup_and_ends_as_an_uninterrupted_one(tmp_path, model):
+    """Killed (SIGKILL) after a mid-epoch backup of the second epoch, a rerun resumes at that batch; for
+    MatGAN-MP the final state then equals an uninterrupted run's (``--deterministic``, same seed)."""
     out = tmp_path / "run"
     data = ["--data", str(need(REFERENCE / "crystal" / "mgmno_unique_sc.npy"))] if model == "CCCGAN" else []
     cmd = ["train_gan.py", *KILLED[model], *data, "--epochs", "3", "--out", str(out), "--backup-every", "4",
-           "--progress", "0"]
+           "--progress", "0", "--deterministic"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.Popen([sys.executable, *cmd], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -151,10 +159,28 @@ def test_killed_run_resumes_from_its_last_backup(tmp_path, model):
         if proc.poll() is None:
             proc.kill()
     assert pd.read_csv(out / "metrics.csv").epoch.tolist() == [0]
+    at = json.loads(meta.read_text())
     rerun = _run(*cmd)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert "epochs 1→3" in rerun.stderr
-    assert pd.read_csv(out / "metrics.csv").epoch.tolist() == [0, 1, 2]
+    assert "epochs 1→3" in rerun.stderr and f"at epoch 2, batch {at['batch']}" in rerun.stderr
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert metrics.epoch.tolist() == [0, 1, 2]
+    if model != "MP":
+        return
+    # the resumed run ends where an uninterrupted one does: weights, optimizers, noise state and losses
+    whole = tmp_path / "whole"
+    straight = _run(*[str(whole) if a == str(out) else a for a in cmd])
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    from test_cnn import _h5_arrays
+
+    a, b = _h5_arrays(whole / "backup" / "latest.weights.h5"), _h5_arrays(out / "backup" / "latest.weights.h5")
+    assert a.keys() == b.keys() and len(a) > 20
+    for name in a:
+        np.testing.assert_allclose(b[name], a[name], atol=1e-6, err_msg=name)
+    with np.load(whole / "backup" / "state.npz") as x, np.load(out / "backup" / "state.npz") as y:
+        assert x.files == y.files and all(np.array_equal(x[k], y[k]) for k in x.files)
+    losses = ["d_loss", "g_loss", "gp", "wasserstein"]
+    np.testing.assert_allclose(metrics[losses], pd.read_csv(whole / "metrics.csv")[losses], rtol=1e-5, atol=1e-6)
 
 
 MIRRORED = r"""

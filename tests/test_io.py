@@ -100,7 +100,7 @@ def test_a_backup_interrupted_mid_write_leaves_the_previous_backup_whole(tmp_pat
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
     model.compile(optimizer="sgd", loss="mse")
     model.set_weights([np.full((1, 1), 3.0, np.float32)])
-    backup = Backup(str(tmp_path), save_freq="epoch")
+    backup = Backup(tmp_path)
     backup.set_model(model)
     backup.on_epoch_end(0)
     saved = sorted(p.name for p in tmp_path.iterdir())
@@ -117,11 +117,10 @@ def test_a_backup_interrupted_mid_write_leaves_the_previous_backup_whole(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == saved
     resumed = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
     resumed.compile(optimizer="sgd", loss="mse")
-    restore = Backup(str(tmp_path))
+    restore = Backup(tmp_path)
     restore.set_model(resumed)
-    restore.on_train_begin()
+    assert restore.restore() == (1, 0)
     assert float(resumed.get_weights()[0][0, 0]) == 3.0
-    assert resumed._initial_epoch == 1
 
 
 def test_two_screens_into_one_output_one_runs_the_other_is_refused(tmp_path):

@@ -6,7 +6,13 @@ import dataclasses
 
 class SavedConfig:
     """Mixin for dataclass configs: :meth:`to_dict` for ``config.json``, :meth:`from_dict` back (keys
-    that are not fields, such as those of older versions, are ignored)."""
+    that are not fields, such as those of older versions, are ignored). :meth:`identity` is what binds a
+    run directory to its settings: every field but those in ``RERUN_FREE``, which a rerun may change."""
+
+    RERUN_FREE: tuple[str, ...] = ()
+
+    def identity(self) -> dict:
+        return {k: v for k, v in self.to_dict().items() if k not in self.RERUN_FREE}
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

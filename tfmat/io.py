@@ -149,6 +149,50 @@ def clear_run(path: str | os.PathLike, overwrite: bool, keep: tuple[str, ...] = 
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
+RUN_IDENTITY = "identity.json"
+
+
+def data_hash(*arrays) -> str:
+    """SHA-256 of arrays' dtypes, shapes and bytes: what a run trained on, in 64 hex digits."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(a.tobytes() if a.dtype != object else "\x00".join(map(str, a.ravel())).encode())
+    return digest.hexdigest()
+
+
+def claim_run(out_dir: str | os.PathLike, identity: dict, overwrite: bool = False, keep: tuple[str, ...] = ()) -> None:
+    """Bind the training run directory ``out_dir`` to ``identity`` (a flat dict of what decides its
+    results: the data's and the split's :func:`data_hash`, the settings a rerun cannot change).
+
+    With ``overwrite`` the directory is cleared first (but ``keep``). A directory bound to another
+    identity, or one with files but no record of it, raises :class:`~tfmat.errors.UsageError` naming
+    what differs; otherwise the identity is written to ``identity.json`` and the run may resume there.
+    """
+    from .errors import UsageError
+
+    out = Path(out_dir)
+    clear_run(out, overwrite, keep)
+    path = out / RUN_IDENTITY
+    identity = json.loads(json.dumps(identity, default=_jsonable))
+    if path.is_file():
+        old = json.loads(path.read_text())
+        changed = sorted(k for k in {**old, **identity} if old.get(k) != identity.get(k))
+        if changed:
+            raise UsageError(f"{out} holds a run with a different {', '.join(changed)}; pass --overwrite to start "
+                             "it again, or choose another output")
+        return
+    if out.is_dir() and any(e.name not in keep for e in out.iterdir()):
+        raise UsageError(f"{out} holds files that no run of this version recorded ({RUN_IDENTITY} is missing); "
+                         "pass --overwrite to replace them, or choose another output")
+    write_json(path, identity)
+
+
 def record_run(out_dir: str | os.PathLike, config: dict, name: str = "run.json") -> Path:
     """Save the command line and config that produced ``out_dir``."""
     return write_json(Path(out_dir) / name, {"command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),

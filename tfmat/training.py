@@ -14,34 +14,164 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from .io import atomic_path, save_atomically, write_json, write_text
 
 BACKUP_DIR = "backup"
+WEIGHTS_FILE = "latest.weights.h5"
+STATE_FILE = "state.npz"  # random generators and metric sums
+META_FILE = "training_metadata.json"  # {"epoch": epochs done, "batch": batches done in the next}
 METRICS_CSV = "metrics.csv"
 LOG_DIR = "logs"
 
 
-class Backup(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore that writes its weights and state atomically (a kill mid-write leaves the
-    previous backup whole) and, when saving every ``save_freq`` batches, also at every epoch end."""
+class Backup(keras.callbacks.Callback):
+    """The resume state of a run, in ``backup_dir``: the weights (optimizers' included), the state of
+    every random generator and running metric, and where the run stands (epochs done, batches done in
+    the next epoch).
+
+    Written every ``every`` batches (None: never mid-epoch) and at every epoch end, atomically: a kill
+    mid-write leaves the previous backup whole. :func:`fit` calls :meth:`restore` before training.
+    """
+
+    def __init__(self, backup_dir: str | os.PathLike, every: int | None = None):
+        super().__init__()
+        if every is not None and every < 1:
+            raise ValueError("a backup every N batches needs N ≥ 1")
+        self.dir, self.every = Path(backup_dir), every
+        self.weights, self.state, self.meta = self.dir / WEIGHTS_FILE, self.dir / STATE_FILE, self.dir / META_FILE
+        self._epoch = 0
+
+    def _extra_variables(self) -> list:
+        """What ``save_weights`` leaves out: the random generators' states and the metrics' accumulators."""
+        weights = {id(v) for v in self.model.weights}
+        return [v for v in self.model.variables if id(v) not in weights] + list(self.model.metrics_variables)
+
+    def position(self) -> tuple[int, int]:
+        """(epochs done, batches done in the next epoch) of the saved state; (0, 0) when there is none."""
+        if not self.meta.is_file():
+            return 0, 0
+        meta = json.loads(self.meta.read_text())
+        return int(meta["epoch"]), int(meta.get("batch", 0))
+
+    def restore(self) -> tuple[int, int]:
+        """Load the saved state into the model; returns :meth:`position`."""
+        epoch, batch = self.position()
+        if not self.weights.is_file():
+            return 0, 0
+        for optimizer in _optimizers(self.model):
+            if not optimizer.built:  # its slots must exist before they can be loaded
+                optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(self.weights)
+        if self.state.is_file():
+            with np.load(self.state) as saved:
+                values = [saved[f"v{i}"] for i in range(len(saved.files))]
+            variables = self._extra_variables()
+            if [tuple(v.shape) for v in variables] != [x.shape for x in values]:
+                raise ValueError(f"{self.state} does not match this model's random and metric state")
+            for variable, value in zip(variables, values):
+                variable.assign(value)
+        return epoch, batch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every and (batch + 1) % self.every == 0:
+            self.save(self._epoch, batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if self.save_freq != "epoch":
-            self._save_model()
+        self.save(epoch + 1, 0)
 
-    def _save_model(self):
-        # the weights land first, then the state that names them
-        with atomic_path(self._training_metadata_path) as meta, atomic_path(self._weights_path) as weights:
+    def save(self, epoch: int, batch: int) -> None:
+        # the weights and state land first, then the position that names them
+        with atomic_path(self.weights) as weights, atomic_path(self.state) as state:
             self.model.save_weights(str(weights), overwrite=True)
-            meta.write_text(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+            with open(state, "wb") as f:
+                np.savez(f, **{f"v{i}": np.asarray(v) for i, v in enumerate(self._extra_variables())})
+        write_text(self.meta, json.dumps({"epoch": epoch, "batch": batch}))
+
+
+def _optimizers(model) -> list:
+    named = getattr(model, "optimizers", None)  # the adversarial models hold one per network
+    if isinstance(named, dict):
+        return list(named.values())
+    return [model.optimizer] if getattr(model, "optimizer", None) is not None else []
+
+
+def fit(model, data, epochs: int, callbacks=(), *, validation=None, verbose: int = 0, strategy=None,
+        log: Callable[[str], None] | None = None):
+    """Train ``model`` for ``epochs`` on ``data(epoch)``, the batches of each epoch; returns the History.
+
+    The one training loop of every family: ``model.train_step`` through ``strategy.run`` in a
+    ``tf.function``, callbacks at the points ``Model.fit`` calls them, and ``validation`` (a dataset)
+    scored with ``model.evaluate`` into ``val_*`` logs at each epoch end. With a :class:`Backup` among
+    ``callbacks`` the run resumes where it stands: the epoch and batch, the weights, optimizers, random
+    generators and metric sums, skipping the batches of that epoch already trained (``log`` says where).
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    callbacks = list(callbacks)
+    backup = next((c for c in callbacks if isinstance(c, Backup)), None)
+    if getattr(model, "_compile_metrics", None) is not None or getattr(model, "_compile_loss", None) is not None:
+        with strategy.scope():  # the compiled metrics and loss make their state now, as Model.fit has them do
+            model._symbolic_build(data_batch=next(iter(data(0).take(1))))
+    if backup is not None:
+        backup.set_model(model)
+    first, skip = backup.restore() if backup is not None else (0, 0)
+    if backup is not None and (first or skip) and first < epochs:
+        (log or _stderr)(f"resuming from {backup.dir} at epoch {first + 1}, batch {skip}")
+
+    @tf.function(jit_compile=bool(getattr(model, "jit_compile", False)), reduce_retracing=True)
+    def step(batch):
+        strategy.run(model.train_step, args=(batch,))
+        return model.get_metrics_result()
+
+    cardinality = int(data(first).cardinality()) if first < epochs else -1
+    listed = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
+                                          epochs=epochs, steps=cardinality if cardinality > 0 else None, model=model)
+    model.stop_training = False
+    listed.on_train_begin()
+    logs = {}
+    for epoch in range(first, epochs):
+        resumed = epoch == first and skip > 0
+        if not resumed:
+            model.reset_metrics()
+        listed.on_epoch_begin(epoch)
+        batches = data(epoch)
+        if resumed:
+            batches = batches.skip(skip)
+        for i, batch in enumerate(strategy.experimental_distribute_dataset(batches), start=skip if resumed else 0):
+            listed.on_train_batch_begin(i)
+            listed.on_train_batch_end(i, step(batch))
+            if model.stop_training:
+                break
+        logs = {k: float(v) for k, v in model.get_metrics_result().items()}
+        if validation is not None:
+            scored = model.evaluate(validation, verbose=0, return_dict=True)
+            logs.update({f"val_{k}": float(v) for k, v in scored.items()})
+        listed.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    listed.on_train_end(logs)
+    return model.history
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def deterministic() -> None:
+    """Make TensorFlow's ops deterministic (``--deterministic``): a resumed run then repeats an
+    uninterrupted one to float precision."""
+    tf.config.experimental.enable_op_determinism()
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -169,10 +299,10 @@ def run_callbacks(out_dir: str | os.PathLike, backup_every: int | None = None,
     out.mkdir(parents=True, exist_ok=True)
     # the backup comes last: an epoch counts as done only once its outputs are written
     return [keras.callbacks.TerminateOnNaN(), *extra, EpochLog(out / METRICS_CSV, out / LOG_DIR),
-            Backup(str(out / BACKUP_DIR), save_freq=backup_every or "epoch", delete_checkpoint=False)]
+            Backup(out / BACKUP_DIR, every=backup_every)]
 
 
 def completed_epochs(out_dir: str | os.PathLike) -> int:
     """Epochs a run in ``out_dir`` has finished (0 when it has no backup)."""
-    meta = Path(out_dir) / BACKUP_DIR / "training_metadata.json"
+    meta = Path(out_dir) / BACKUP_DIR / META_FILE
     return int(json.loads(meta.read_text())["epoch"]) if meta.is_file() else 0

@@ -25,6 +25,25 @@ def add_overwrite(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace what already exists at the output path")
 
 
+def add_resume_flags(parser: argparse.ArgumentParser, backup_every: int) -> None:
+    """``--backup-every N`` and ``--deterministic``: how a training command's run survives a kill."""
+    parser.add_argument("--backup-every", type=int, default=backup_every, metavar="N",
+                        help="back up the run every N batches as well as at every epoch end; a rerun resumes at "
+                             f"that batch (default: {backup_every})")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic TensorFlow ops: a killed and resumed run then ends with the weights "
+                             "of an uninterrupted one (slower on some devices)")
+
+
+def start_training(args) -> None:
+    """Check ``--backup-every`` and apply ``--deterministic`` before any model is built."""
+    if args.backup_every < 1:
+        raise UsageError("--backup-every must be at least 1")
+    if args.deterministic:
+        from ..training import deterministic
+        deterministic()
+
+
 def refuse_existing(path, overwrite: bool) -> None:
     """An existing output is kept (exit 2) unless ``--overwrite``."""
     from pathlib import Path

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..paths import RUNS
-from . import UsageError, add_overwrite, clear_run
+from . import UsageError, add_overwrite, add_resume_flags, start_training
 
 AE_FILE = "autoencoder.keras"
 
@@ -46,7 +46,7 @@ def register(sub) -> None:
     p.add_argument("--generated", metavar="FILE",
                    help="formulas a GAN generated from the same dataset (CSV, column 'formula'): report how many "
                         "of the decodable and of the undecodable training formulas it produced")
-    p.add_argument("--backup-every", type=int, default=200, help="back up every N batches (default: 200)")
+    add_resume_flags(p, backup_every=200)
     p.add_argument("--progress", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar with the losses, 2 one line per epoch (default: 1)")
     add_overwrite(p)
@@ -63,9 +63,9 @@ def _subsample(counts, limit, seed):
 
 def train_ae(args) -> int:
     from ..data import DataError, gan_pipeline, load_gan_dataset
-    from ..io import record_run, write_json
+    from ..io import claim_run, data_hash, record_run, write_json
     from ..models.autoencoder import THESIS_STUDY, AutoencoderConfig, build_autoencoder, decodable
-    from ..training import KeepBest, completed_epochs, run_callbacks
+    from ..training import KeepBest, completed_epochs, fit, run_callbacks
 
     for name in ("epochs", "batch_size", "limit", "test_limit", "latent_dim", "hidden"):
         value = getattr(args, name)
@@ -83,7 +83,8 @@ def train_ae(args) -> int:
     if len(train) < cfg.batch_size:
         raise DataError(f"{data.name}: {len(train)} training formulas, fewer than one batch of {cfg.batch_size}")
     out = Path(args.out) if args.out else RUNS / "autoencoder" / f"{data.name}-{cfg.architecture}-{cfg.loss}"
-    clear_run(out, args.overwrite)
+    start_training(args)
+    claim_run(out, {**cfg.identity(), "train_sha256": data_hash(train), "test_sha256": data_hash(test)}, args.overwrite)
     record_run(out, {**cfg.to_dict(), "data": args.data, "limit": args.limit, "test_limit": args.test_limit,
                      "train_formulas": len(train), "test_formulas": len(test)})
     write_json(out / "config.json", cfg.to_dict())
@@ -94,10 +95,10 @@ def train_ae(args) -> int:
           f"{len(test)} test formulas, batch {cfg.batch_size}, "
           f"epochs {completed_epochs(out)}→{cfg.epochs}, output {out}", file=sys.stderr)
     start = time.time()
-    model.fit(pairs(gan_pipeline(train, cfg.batch_size, seed=cfg.seed)), epochs=cfg.epochs,
-              validation_data=pairs(gan_pipeline(test, cfg.batch_size, shuffle=False, drop_remainder=False)),
-              callbacks=run_callbacks(out, args.backup_every, extra=[KeepBest(best, "val_exact")]),
-              verbose=args.progress)
+    fit(model, lambda epoch: pairs(gan_pipeline(train, cfg.batch_size, seed=cfg.seed, epoch=epoch)), cfg.epochs,
+        run_callbacks(out, args.backup_every, extra=[KeepBest(best, "val_exact")]),
+        validation=pairs(gan_pipeline(test, cfg.batch_size, shuffle=False, drop_remainder=False)),
+        verbose=args.progress)
     import keras
     if best.is_file():
         model = keras.models.load_model(best, compile=False)

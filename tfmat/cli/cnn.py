@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from ..paths import RUNS
-from . import UsageError, add_overwrite, clear_run, refuse_existing
+from . import UsageError, add_overwrite, add_resume_flags, clear_run, refuse_existing, start_training
 
 
 def register(sub) -> None:
@@ -47,6 +47,7 @@ def register(sub) -> None:
                                                "trained model in OUT/model (default runs/cnn/<data>_<attribute>)")
     t.add_argument("--checkpoint", default=None, help="model folder (default OUT/model); ship a trained model with "
                                                       "`tfmat promote`")
+    add_resume_flags(t, backup_every=200)
     add_overwrite(t)
     t.set_defaults(func=_train)
 
@@ -92,10 +93,11 @@ def _train(args) -> int:
                        label_range=args.label_range, drop_bad_rows=args.drop_bad_rows)
     out = Path(args.out) if args.out else RUNS / "cnn" / config.name
     checkpoint = Path(args.checkpoint) if args.checkpoint else out / "model"
+    start_training(args)
     clear_run(out, args.overwrite)
     if args.checkpoint:
         clear_run(checkpoint, args.overwrite)
-    run_training(config, out, checkpoint, log=lambda m: print(m, flush=True))
+    run_training(config, out, checkpoint, log=lambda m: print(m, flush=True), backup_every=args.backup_every)
     print(f"reports in {out}, model in {checkpoint}")
     return 0
 

@@ -6,7 +6,7 @@ import sys
 from dataclasses import replace
 
 from ..paths import RUNS
-from . import UsageError, add_overwrite, refuse_existing
+from . import UsageError, add_overwrite, add_resume_flags, refuse_existing, start_training
 
 DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap", "CCCGAN", "CrystalGAN")
 # CCCGAN only: flag → CCCGanConfig field (--latent-dim sets its noise_dim)
@@ -112,8 +112,7 @@ def register(sub) -> None:
                    help="tf.distribute strategy: auto = mirrored when >1 GPU is visible; multiworker = the "
                         "cluster in TF_CONFIG, one process per machine (default: auto)")
     p.add_argument("--limit", type=int, help="train on the first N training formulas only (quick runs)")
-    p.add_argument("--backup-every", type=int, default=500, help="back up every N batches as well as "
-                                                                  "every epoch (default: 500)")
+    add_resume_flags(p, backup_every=500)
     p.add_argument("--select-samples", type=int, default=None, metavar="N",
                    help="after each epoch score N samples (fixed noise) and keep as generator.keras the epoch "
                         "with the most distinct decoded formulas per sample among those whose CN+EN share is "
@@ -286,6 +285,7 @@ def train_gan(args) -> int:
     from ..gan.run import train_matgan
 
     cfg = config_from_args(args)
+    start_training(args)
     if args.database == "CrystalGAN":
         return train_crystalgan(args, cfg)
     if args.database == "CCCGAN":

@@ -50,6 +50,8 @@ class CNNConfig(SavedConfig):
     label_range: list[float] | None = None  # [lo, hi] a label must lie in; None: the property's physical range
     drop_bad_rows: bool = False       # leave out a user file's bad rows (listed in rejects.csv) instead of stopping
 
+    RERUN_FREE = ("data",)  # a run is bound to its rows (their hash), not to the file's path
+
     def __post_init__(self):
         self.data_name = self.data_name.upper()
         self.attribute = normalise_attribute(self.attribute)

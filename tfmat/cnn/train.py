@@ -1,4 +1,4 @@
-"""The thesis's CNN protocol: splits, fold training with ``fit()``, reports.
+"""The thesis's CNN protocol: splits, fold training with :func:`tfmat.training.fit`, reports.
 
 A run writes, under its output directory:
 
@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..composition import parse_formulas
 from ..features import element_fractions, magpie_features
-from ..io import record_run, write_csv, write_json
+from ..io import claim_run, data_hash, record_run, write_csv, write_json
 from ..progress import bar as progress_bar
 from .config import CNNConfig
 
@@ -83,7 +83,7 @@ def load_features(config: CNNConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
 BEST_WEIGHTS = "best.weights.h5"  # a member's best-test-R² weights in its work folder; the epoch in .json
 
 
-def _callbacks(work: Path, bar=None):
+def _callbacks(work: Path, bar=None, backup_every: int | None = None):
     import keras
 
     from ..training import Backup, KeepBest
@@ -96,27 +96,34 @@ def _callbacks(work: Path, bar=None):
             keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
             keras.callbacks.TerminateOnNaN(),
             *([EpochBar(bar)] if bar is not None else []),
-            Backup(str(work / "backup"))]
+            Backup(work / "backup", every=backup_every)]
 
 
 def train_member(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Split, config: CNNConfig,
-                 work: Path, bar=None, seed_offset: int = 0):
+                 work: Path, bar=None, seed_offset: int = 0, backup_every: int | None = None):
     """Fit one model on ``split`` (resuming from ``work`` if present); returns the best-test-R² model.
 
-    ``inputs`` is ``(features, fractions)`` for all rows; ``bar`` (optional) advances once per epoch.
+    ``inputs`` is ``(features, fractions)`` for all rows; ``bar`` (optional) advances once per epoch. The
+    training rows are shuffled each epoch by the member's seed and the epoch, and backed up every
+    ``backup_every`` batches as well as at each epoch end.
     """
     import keras
+    import tensorflow as tf
 
+    from ..data.pipeline import epoch_seed
     from ..models.cnn import build_cnn
+    from ..training import fit
 
+    seed = config.seed + seed_offset
     model = build_cnn(inputs[0][split.train], lr=config.lr, loss=config.loss, filters=config.filters,
-                      dense=config.dense, fraction_units=config.fractions, seed=config.seed + seed_offset)
+                      dense=config.dense, fraction_units=config.fractions, seed=seed)
     if config.schedule == "cosine":
         steps = config.epochs * int(np.ceil(len(split.train) / config.batch_size))
         model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(config.lr, steps)
-    model.fit(take(inputs, split.train), y[split.train], batch_size=config.batch_size, epochs=config.epochs,
-              validation_data=(take(inputs, split.test), y[split.test]), shuffle=True, verbose=0,
-              callbacks=_callbacks(work, bar))
+    rows = tf.data.Dataset.from_tensor_slices((take(inputs, split.train), y[split.train]))
+    test = tf.data.Dataset.from_tensor_slices((take(inputs, split.test), y[split.test])).batch(config.batch_size)
+    fit(model, lambda epoch: rows.shuffle(len(split.train), seed=epoch_seed(seed, epoch)).batch(config.batch_size),
+        config.epochs, _callbacks(work, bar, backup_every), validation=test)
     return model
 
 
@@ -129,8 +136,12 @@ def _predict(model, inputs) -> np.ndarray:
 
 
 def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
-                 log: Callable[[str], None] = print) -> dict:
-    """Train every fold of ``config`` (skipping finished ones), write reports and the checkpoint."""
+                 log: Callable[[str], None] = print, backup_every: int | None = None) -> dict:
+    """Train every fold of ``config`` (skipping finished ones), write reports and the checkpoint.
+
+    ``out`` is bound to the data, the split and the config (:func:`tfmat.io.claim_run`): a rerun with
+    other data or settings is refused.
+    """
     from ..models.cnn import scores
     from .model_dir import save_model_dir
 
@@ -145,6 +156,9 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
         raise DataError(f"{len(frame)} compositions are too few for {config.folds} fold(s): fold {thin.name} "
                         f"would get {len(thin.train)} training, {len(thin.test)} test and {len(thin.validation)} "
                         "validation rows")
+    claim_run(out, {**config.identity(), "data_sha256": data_hash(frame["formula"].to_numpy(str), y),
+                    "split_sha256": data_hash(holdout, *[getattr(s, p) for s in splits
+                                                         for p in ("train", "test", "validation")])})
     record_run(out, config.to_dict())
     rejects = frame.attrs.get("rejects", [])
     if rejects:
@@ -165,7 +179,7 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
             bar.set_description(f"fold {split.name}")
             log(f"fold {split.name}: train {len(split.train)}, test {len(split.test)}, "
                 f"validation {len(split.validation)}")
-            model = train_member(inputs, y, split, config, work, bar, seed_offset=index)
+            model = train_member(inputs, y, split, config, work, bar, seed_offset=index, backup_every=backup_every)
             model.save(work / "partial.keras")
             (work / "partial.keras").replace(work / "model.keras")
             pred = {part: _predict(model, take(inputs, getattr(split, part))) for part in ("train", "test", "validation")}

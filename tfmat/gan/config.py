@@ -72,8 +72,8 @@ class GanConfig(SavedConfig):
     jit_compile: bool = False
     strategy: str = "auto"
 
-    # fixed by a run's backup (weight shapes, optimizer state): a run cannot resume across a change in these
-    RESUME_FIELDS = ("architecture", "latent_dim", "critic_norm", "g_lr", "d_lr", "beta_1", "beta_2")
+    # a rerun may extend the epochs and move to other devices; any other change starts another run
+    RERUN_FREE = ("epochs", "strategy", "jit_compile")
 
 
 
@@ -114,8 +114,7 @@ class CCCGanConfig(SavedConfig):
     seed: int = 0
     strategy: str = "auto"
 
-    RESUME_FIELDS = ("system", "noise_dim", "width", "mask_slots", "repel_steps", "contact", "g_lr", "d_lr", "c_lr",
-                     "beta_1", "beta_2")
+    RERUN_FREE = ("epochs", "strategy", "jit_compile")
 
 
 
@@ -171,8 +170,7 @@ class CrystalGanConfig(SavedConfig):
     seed: int = 0
     strategy: str = "auto"
 
-    RESUME_FIELDS = ("variant", "metal_a", "metal_b", "rows", "width", "depth", "noise_dim", "g_lr", "d_lr",
-                     "beta_1", "beta_2")
+    RERUN_FREE = ("epochs", "strategy", "jit_compile")
 
     @property
     def layout(self):

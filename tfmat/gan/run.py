@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from ..io import clear_run, record_run, write_json
+from ..io import claim_run, clear_run, data_hash, record_run, write_json
 from .config import GanConfig
 from .sampling import GENERATOR_FILE, LAST_GENERATOR_FILE
 
@@ -32,24 +32,18 @@ SELECTION_GAP = 0.05
 WORKERS_DIR = "workers"
 
 
-def prepare_run(out: Path, cfg: GanConfig, overwrite: bool = False) -> None:
-    """Make ``out`` ready for ``cfg``: cleared with ``overwrite``; else a resumable run of the same
-    architecture and optimizer settings, or a new directory (a :class:`UsageError` otherwise)."""
-    from ..training import BACKUP_DIR, METRICS_CSV, completed_epochs
+def prepare_run(out: Path, cfg, data_sha256: str, overwrite: bool = False) -> None:
+    """Make ``out`` ready for ``cfg`` on the data hashed ``data_sha256``: cleared with ``overwrite``;
+    else bound to them (:func:`tfmat.io.claim_run`: a rerun may only change ``cfg.RERUN_FREE``), and a
+    finished run there must have the backup it resumes from (a :class:`UsageError` otherwise)."""
+    from ..training import BACKUP_DIR, METRICS_CSV
 
     clear_run(out, overwrite, keep=(WORKERS_DIR,))
     trained = [f for f in (GENERATOR_FILE, LAST_GENERATOR_FILE, METRICS_CSV) if (out / f).exists()]
     if trained and not (out / BACKUP_DIR).is_dir():
         raise UsageError(f"{out} holds a finished run ({', '.join(trained)}) that cannot be resumed (no "
                          f"{BACKUP_DIR}/); pass --overwrite to replace it, or choose another --out")
-    saved = out / "config.json"
-    if not saved.is_file() or not (out / BACKUP_DIR).is_dir():
-        return
-    old = json.loads(saved.read_text())
-    changed = [f for f in cfg.RESUME_FIELDS if old.get(f) != getattr(cfg, f)]
-    if changed:
-        raise UsageError(f"{out} holds a run with a different {', '.join(changed)} "
-                         f"({completed_epochs(out)} epochs done); choose another --out or remove {out / BACKUP_DIR}")
+    claim_run(out, {**cfg.identity(), "data_sha256": data_sha256}, keep=(WORKERS_DIR,))
 
 
 def selection_callbacks(gan, out: Path, samples: int, seed: int, train_counts: np.ndarray) -> list:
@@ -96,33 +90,34 @@ def train_matgan(cfg: GanConfig, counts: np.ndarray, out: str | Path, *, select_
         raise UsageError("--select-samples must be ≥ 0")
     if len(counts) < cfg.batch_size:
         raise DataError(f"{cfg.dataset}: {len(counts)} training formulas, fewer than one batch of {cfg.batch_size}")
-    return run_adversarial(cfg, out, lambda: build_matgan(cfg), lambda: gan_pipeline(counts, cfg.batch_size, seed=cfg.seed),
+    return run_adversarial(cfg, out, lambda: build_matgan(cfg), lambda epoch: gan_pipeline(counts, cfg.batch_size, seed=cfg.seed, epoch=epoch),
                            lambda gan, run: selection_callbacks(gan, run, select_samples, cfg.seed, counts),
-                           what=f"{len(counts)} formulas", backup_every=backup_every, progress=progress,
+                           what=f"{len(counts)} formulas", data_sha256=data_hash(counts), backup_every=backup_every, progress=progress,
                            overwrite=overwrite, record={**(record or {}), "training_formulas": len(counts),
                                                         "select_samples": select_samples})
 
 
-def run_adversarial(cfg, out: str | Path, build, make_dataset, selection, *, what: str,
+def run_adversarial(cfg, out: str | Path, build, make_dataset, selection, *, what: str, data_sha256: str,
                     backup_every: int | None = 500, progress: int = 0, overwrite: bool = False,
                     record: dict | None = None) -> RunSummary:
-    """Train (or resume) the GAN ``build()`` makes (inside the strategy's scope) on ``make_dataset()`` in ``out``.
+    """Train (or resume) the GAN ``build()`` makes (inside the strategy's scope) on ``make_dataset(epoch)``
+    (each epoch's batches) in ``out``.
 
     Both are called after the strategy exists: a multi-worker strategy must be created before any
     TensorFlow op runs.
 
-    ``cfg`` is the run's config (``to_dict``, ``RESUME_FIELDS``, ``epochs``, ``batch_size``, ``strategy``,
+    ``cfg`` is the run's config (``to_dict``, ``identity``, ``epochs``, ``batch_size``, ``strategy``,
     ``dataset``); ``selection(gan, out)`` returns the callbacks that write its generators.
     """
-    from ..distribute import fit, select_strategy, worker
-    from ..training import completed_epochs, run_callbacks
+    from ..distribute import select_strategy, worker
+    from ..training import completed_epochs, fit, run_callbacks
 
     out = Path(out)
     strategy = select_strategy(cfg.strategy)
     index, chief = worker() if cfg.strategy == "multiworker" else (0, True)
     if not chief:
         out = out / WORKERS_DIR / str(index)
-    prepare_run(out, cfg, overwrite)
+    prepare_run(out, cfg, data_sha256, overwrite)
     with strategy.scope():
         gan = build()
     write_json(out / "config.json", cfg.to_dict())
@@ -131,7 +126,7 @@ def run_adversarial(cfg, out: str | Path, build, make_dataset, selection, *, wha
           f"epochs {completed_epochs(out)}→{cfg.epochs}, output {out}", file=sys.stderr)
     callbacks = run_callbacks(out, backup_every, extra=selection(gan, out))
     start = time.time()
-    fit(gan, make_dataset(), cfg.epochs, callbacks, verbose=progress, strategy=strategy)
+    fit(gan, make_dataset, cfg.epochs, callbacks, verbose=progress, strategy=strategy)
     best = out / (GENERATOR_FILE + ".json")
     return RunSummary(out, completed_epochs(out), time.time() - start, strategy.num_replicas_in_sync,
                       json.loads(best.read_text()) if best.is_file() else None)
@@ -187,29 +182,33 @@ def train_cccgan(cfg, data, out: str | Path, *, select_samples: int = 1000, back
 
     cell_mean = data.matrices[:, :2].mean(axis=0)
     return run_adversarial(cfg, out, lambda: build_cccgan(cfg, layout, steps, cell_mean),
-                           lambda: augmented_dataset(data.matrices, data.counts, layout, cfg.batch_size, cfg.seed,
-                                                     drop_remainder=True), selection,
+                           lambda epoch: augmented_dataset(data.matrices, data.counts, layout, cfg.batch_size,
+                                                           cfg.seed, drop_remainder=True, epoch=epoch), selection,
                            what=f"{len(data)} structures ({steps} batches with supercells)",
+                           data_sha256=data_hash(data.matrices, data.counts),
                            backup_every=backup_every, progress=progress, overwrite=overwrite,
                            record={**(record or {}), "training_structures": len(data),
                                    "select_samples": select_samples})
 
 
-def hydride_pipeline(cfg, domain_a, domain_b):
+def hydride_pipeline(cfg, domain_a, domain_b, epoch: int = 0):
     """The training batches of a CrystalGAN run: ``(x, y)`` pairs, each domain shuffled on its own every
     epoch (the shorter one repeated to the longer one's length); for the noise baseline, both domains
-    together. Batches of ``cfg.batch_size``, the last one dropped when smaller."""
+    together. Batches of ``cfg.batch_size``, the last one dropped when smaller. The first pass's order
+    is a function of ``cfg.seed`` and ``epoch``."""
     import tensorflow as tf
+
+    from ..data.pipeline import epoch_seed
 
     a, b = np.asarray(domain_a, np.float32), np.asarray(domain_b, np.float32)
     if cfg.variant == "noise":
         both = np.concatenate([a, b])
-        return (tf.data.Dataset.from_tensor_slices(both).shuffle(len(both), seed=cfg.seed)
+        return (tf.data.Dataset.from_tensor_slices(both).shuffle(len(both), seed=epoch_seed(cfg.seed, epoch))
                 .batch(cfg.batch_size, drop_remainder=True))
     n = max(len(a), len(b))
     a, b = a[np.arange(n) % len(a)], b[np.arange(n) % len(b)]
     side = lambda x, s: tf.data.Dataset.from_tensor_slices(x).shuffle(n, seed=s)  # noqa: E731
-    return (tf.data.Dataset.zip(side(a, cfg.seed), side(b, cfg.seed + 1))
+    return (tf.data.Dataset.zip(side(a, epoch_seed(cfg.seed, epoch)), side(b, epoch_seed(cfg.seed + 1, epoch)))
             .batch(cfg.batch_size, drop_remainder=True))
 
 
@@ -257,8 +256,9 @@ def train_crystalgan(cfg, domain_a, domain_b, out: str | Path, *, select_every: 
         return [KeepBest(run / GENERATOR_FILE, "in_range", save=save, measure=measure, every=select_every), last]
 
     return run_adversarial(cfg, out, lambda: build_crystalgan(cfg, cfg.layout),
-                           lambda: hydride_pipeline(cfg, domain_a, domain_b), selection,
+                           lambda epoch: hydride_pipeline(cfg, domain_a, domain_b, epoch), selection,
                            what=f"{len(domain_a)} + {len(domain_b)} structures ({cfg.variant})",
+                           data_sha256=data_hash(domain_a, domain_b),
                            backup_every=backup_every, progress=progress, overwrite=overwrite,
                            record={**(record or {}), "structures_a": len(domain_a), "structures_b": len(domain_b),
                                    "select_every": select_every})

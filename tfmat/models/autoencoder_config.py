@@ -25,6 +25,8 @@ class AutoencoderConfig(SavedConfig):
     epochs: int = 40
     seed: int = 0
 
+    RERUN_FREE = ("epochs",)  # a rerun may extend a run
+
 
 # thesis 3.4: OQMD, GAN-OQMD layers, Dice loss, Adam 1e-3, batch 1024, best test score within 1000 epochs
 THESIS_STUDY = AutoencoderConfig(dataset="OQMD", architecture="oqmd", loss="dice", code_noise=0.0,

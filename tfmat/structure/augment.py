@@ -118,11 +118,11 @@ def permute_axes(matrices, perm, layout: SlotLayout = MGMNO) -> np.ndarray:
 
 
 def augmented_dataset(matrices, counts, layout: SlotLayout, batch_size: int, seed: int, *,
-                      with_supercells: bool = True, drop_remainder: bool = False):
+                      with_supercells: bool = True, drop_remainder: bool = False, epoch: int = 0):
     """A ``tf.data.Dataset`` of (matrix (B, rows, 3), composition label (B, width)) float32 batches.
 
     The supercells of :func:`supercells` are added once. Every pass over the
-    dataset (epoch e) draws new translations, axis swaps and a new order from
+    dataset (epoch e, counted from ``epoch``) draws new translations, axis swaps and a new order from
     ``numpy.random.default_rng([seed, e])``: the same seed gives the same
     batches, epoch by epoch. ``counts`` must be the counts of ``matrices``.
     """
@@ -137,11 +137,11 @@ def augmented_dataset(matrices, counts, layout: SlotLayout, batch_size: int, see
         m = np.concatenate([m, extra])
         c = np.concatenate([c, count_atoms(extra, layout)])
     labels = composition_onehot(c, layout)
-    epoch = [0]
+    passes = [epoch]
 
     def batches():
-        rng = np.random.default_rng([seed, epoch[0]])
-        epoch[0] += 1
+        rng = np.random.default_rng([seed, passes[0]])
+        passes[0] += 1
         x = swap_axes(translate(m, rng, layout), rng, layout).astype(np.float32)
         order = rng.permutation(len(x))
         stop = len(x) - len(x) % batch_size if drop_remainder else len(x)
