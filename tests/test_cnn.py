@@ -106,6 +106,7 @@ def test_train_cv_writes_outputs_resumes_and_predicts(tmp_path, small_csv):
     assert set(preds["set"]) == {"validation", "holdout"}
     assert (out / "learning_curves.png").stat().st_size > 10_000 and (out / "parity.png").stat().st_size > 10_000
     assert len(list((ck / "members").glob("*.keras"))) == 3
+    assert json.loads((ck / "domain.json").read_text())["max_elements"] >= 2
     scaler = json.loads((ck / "scaler.json").read_text())
     assert np.array(scaler["r0_k0.keras"]["minimum"]).shape == (22, 6)
     # Finished folds are not trained again.
@@ -164,6 +165,38 @@ def test_predict_cli_rows_rejects_and_exit_codes(tmp_path):
     bad.write_text("formula\nnope\n")
     assert main(["predict", "--model", str(model), "--input", str(bad), "-o", str(tmp_path / "o2.csv")]) == 2
     assert main(["predict", "--model", str(tmp_path), "NaCl"]) == 2
+
+
+def test_predictions_outside_the_training_domain_are_marked_and_counted(tmp_path, capsys):
+    """The shipped MP band-gap model (no domain.json: its domain comes from the embedded MP data): every
+    training row lies inside; unseen elements, more elements than any training formula and features
+    beyond the training range lie outside; a fractional formula is read as its proportions."""
+    from tfmat.cnn import Predictor
+    from tfmat.cnn.domain import Domain
+    from tfmat.cnn.train import load_features
+
+    predictor = Predictor("MP_band_gap")
+    frame, x, fractions = load_features(CNNConfig(data_name="MP", attribute="band_gap"))
+    assert (predictor.outside(x, fractions) == "").all()
+    got = predictor.predict(["NaCl", "Na1.5Cl", "HeO", "Og2O"])
+    assert got["in_domain"].tolist() == [True, True, False, False]
+    assert got.attrs["outside"] == {"element": 2}
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--model", "MP_band_gap", "NaCl", "HeO", "-o", str(out)]) == 0
+    assert pd.read_csv(out)["in_domain"].tolist() == [True, False]
+    assert "1 of 2 prediction(s) outside the model's training domain" in capsys.readouterr().err
+    # a narrow domain, saved and read back: arity and the feature box
+    narrow = Domain.of(x[:50], fractions[:50])
+    narrow.save(tmp_path)
+    again = Domain.load(tmp_path / "domain.json")
+    assert (again.elements == narrow.elements).all() and again.max_elements == narrow.max_elements
+    known = ~((fractions > 0) & ~narrow.elements).any(axis=1)
+    many = (fractions > 0).sum(axis=1) > narrow.max_elements
+    why = again.reasons(x, fractions)
+    assert (why[~known] == "element").all() and (why[known & many] == "arity").all() and (known & many).any()
+    plain = known & ~many
+    boxed = ((x >= narrow.low) & (x <= narrow.high)).all(axis=(1, 2))
+    assert (why[plain] == np.where(boxed[plain], "", "features")).all() and (why[plain] == "features").any()
 
 
 def test_predictor_counts_match_formulas():

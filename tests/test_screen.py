@@ -15,7 +15,7 @@ from tfmat.screen import ScreenConfig, screen
 from conftest import ROOT
 
 CANDIDATE_COLUMNS = ["formula", "arity", "cn", "en", "formation_energy", "formation_energy_uncertainty",
-                     "band_gap", "band_gap_uncertainty"]
+                     "band_gap", "band_gap_uncertainty", "in_domain"]
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +37,18 @@ def test_outputs_and_counts_add_up(generated):
     assert c["screened"] == c["cn_and_en"]
     seconds = summary["seconds"]
     stages = {"load_models", "generate_and_decode", "deduplicate", "known", "chemistry", "featurise", "predict",
-              "write"}
+              "domain", "write"}
     assert set(seconds) == stages | {"total"} and min(seconds.values()) >= 0
-    assert sum(seconds[s] for s in stages) <= seconds["total"] + 0.0005 * 9  # disjoint stages; 3-decimal rounding
+    assert sum(seconds[s] for s in stages) <= seconds["total"] + 0.0005 * 10  # disjoint stages; 3-decimal rounding
     with Image.open(generated / "histograms.png") as png:
         assert (png.format, png.size) == ("PNG", (1100, 440))  # 10 x 4 inches at 110 dpi
 
     cand = pd.read_csv(generated / "candidates.csv", keep_default_na=False)
     assert list(cand.columns) == CANDIDATE_COLUMNS and len(cand) == c["screened"]
     assert cand.formula.is_unique and cand.cn.all() and cand.en.all()
+    outside = summary["outside_domain"]  # in_domain: inside both models' training domains
+    assert set(outside) == {"formation_energy", "band_gap"}
+    assert max(outside.values()) <= (~cand.in_domain).sum() <= sum(outside.values())
     assert not set(cand.formula) & set(load_gan_dataset("MP").formulas)  # known ones set aside
     assert (cand.arity == [len([ch for ch in f if ch.isupper()]) for f in cand.formula]).all()
     checked = check_formulas(cand.formula.tolist(), THESIS)

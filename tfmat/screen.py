@@ -8,7 +8,9 @@ Stages, each with its own progress bar and timing:
    recovered" formulas are set aside). With ``--input`` a user's file is read
    instead (bad rows go to ``rejects.csv``) and nothing is set aside.
 2. *chemistry* — keep the charge-neutral, electronegativity-balanced ones.
-3. *predict* — Magpie features, then the formation-energy and band-gap models.
+3. *predict* — Magpie features, then the formation-energy and band-gap models;
+   ``in_domain`` says whether a formula lies inside both models' training
+   domains (:mod:`tfmat.cnn.domain`), and the summary counts those outside each.
 4. *write* — ``candidates.csv``, ``table_5_1.csv``, ``table_5_2.csv``,
    ``summary.json`` and histograms, into a fresh directory renamed into place.
 
@@ -229,6 +231,7 @@ def screen(config: ScreenConfig, out_dir: str | Path, overwrite: bool = False) -
 
     bar = progress_bar(len(formulas), "predict", "formula")
     fe, fe_u, bg, bg_u = (np.zeros(len(formulas), np.float32) for _ in range(4))
+    inside = {name: np.ones(len(formulas), bool) for name in ("formation_energy", "band_gap")}
     for a in range(0, len(formulas), step):
         part = comps.take(np.arange(a, min(a + step, len(formulas))))
         with timer("featurise"):
@@ -236,6 +239,11 @@ def screen(config: ScreenConfig, out_dir: str | Path, overwrite: bool = False) -
         with timer("predict"):
             fe[a:a + step], fe_u[a:a + step] = _predict(fe_model, x, f)
             bg[a:a + step], bg_u[a:a + step] = _predict(bg_model, x, f)
+        with timer("domain"):
+            for name, model in (("formation_energy", fe_model), ("band_gap", bg_model)):
+                why = model.outside(x, f)
+                if why is not None:
+                    inside[name][a:a + step] = why == ""
         bar.update(len(x))
     bar.close()
 
@@ -244,11 +252,13 @@ def screen(config: ScreenConfig, out_dir: str | Path, overwrite: bool = False) -
             candidates = pd.DataFrame({
                 "formula": formulas, "arity": comps.n_elements, "cn": cn, "en": en,
                 "formation_energy": fe, "formation_energy_uncertainty": fe_u,
-                "band_gap": bg, "band_gap_uncertainty": bg_u})
+                "band_gap": bg, "band_gap_uncertainty": bg_u,
+                "in_domain": inside["formation_energy"] & inside["band_gap"]})
             summary = {
                 "mode": "input" if config.input else "generate",
                 "config": asdict(config),
                 "counts": counts,
+                "outside_domain": {name: int((~v).sum()) for name, v in inside.items()},
                 "table_5_2_rows": 0,
                 "units": {"formation_energy": "eV/atom", "band_gap": "eV"},
             }

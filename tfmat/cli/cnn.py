@@ -133,8 +133,19 @@ def _predict(args) -> int:
     where = "line" if args.input else "argument"
     out = pd.DataFrame({where: [lines[r] for r in frame["row"]], "formula": frame["formula"],
                         predictor.attribute: frame["prediction"], "uncertainty": frame["uncertainty"]})
+    if "in_domain" in frame:
+        out["in_domain"] = frame["in_domain"].to_numpy()
     bad = pd.DataFrame({where: [lines[r.row] for r in rejects], "text": [r.text for r in rejects],
                         "reason": [r.reason for r in rejects]})
+    outside = frame.attrs.get("outside")
+    if outside is None:
+        print(f"{predictor.model_dir}: training domain unknown (trained on a user file before domains were "
+              "saved); no in_domain column", file=sys.stderr)
+    elif outside:
+        from ..cnn.domain import REASONS
+        print(f"{sum(outside.values())} of {len(out)} prediction(s) outside the model's training domain "
+              f"(in_domain false): " + ", ".join(f"{n} with {REASONS[k]}" for k, n in outside.most_common()),
+              file=sys.stderr)
     if args.output:
         write_csv(args.output, out)
         if len(bad):

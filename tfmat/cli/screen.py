@@ -69,6 +69,10 @@ def _screen(args) -> int:
         raise UsageError(str(err)) from None
     c = summary["counts"]
     print("  ".join(f"{k}={v:,}" for k, v in c.items()))
+    outside = summary["outside_domain"]
+    if any(outside.values()):
+        print("outside the training domain (in_domain false): " + ", ".join(
+            f"{n:,} for the {name.replace('_', ' ')} model" for name, n in outside.items()))
     print(f"table 5.2: {summary['table_5_2_rows']:,} candidates; {summary['seconds']['total']:.1f} s; "
           f"outputs in {args.out}/")
     return 0

@@ -4,6 +4,7 @@
 <dir>/config.json     CNNConfig, member list, units
 <dir>/scaler.json     per member: min and range of each of the 22×6 features (training rows)
 <dir>/metrics.json    cross-validated scores
+<dir>/domain.json     the training domain (tfmat.cnn.domain)
 <dir>/members/*.keras the fold models (scaling layer included)
 ```
 """
@@ -22,8 +23,10 @@ from .config import CNNConfig
 MEMBERS = "members"
 
 
-def save_model_dir(path: str | Path, config: CNNConfig, member_files: list[Path], metrics: dict) -> Path:
-    """Copy the fold models into ``path`` and write its config, scalers and metrics."""
+def save_model_dir(path: str | Path, config: CNNConfig, member_files: list[Path], metrics: dict,
+                   domain=None) -> Path:
+    """Copy the fold models into ``path`` and write its config, scalers, metrics and ``domain``
+    (a :class:`~tfmat.cnn.domain.Domain`)."""
     import keras
 
     from ..models import cnn  # noqa: F401  registers the saved classes
@@ -53,6 +56,8 @@ def save_model_dir(path: str | Path, config: CNNConfig, member_files: list[Path]
                                       "features": {"rows": list(PROPERTIES), "columns": list(STATS)}})
     write_json(path / "scaler.json", scalers)
     write_json(path / "metrics.json", metrics)
+    if domain is not None:
+        domain.save(path)
     return path
 
 

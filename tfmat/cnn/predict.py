@@ -17,7 +17,9 @@ class Predictor:
     """Loads a model directory once and predicts batches of formulas or counts.
 
     With several fold members the prediction is their mean and the
-    uncertainty their standard deviation (0 for a single model).
+    uncertainty their standard deviation (0 for a single model). Formula
+    predictions carry ``in_domain``: whether the formula lies inside the
+    model's training domain (:mod:`tfmat.cnn.domain`).
     """
 
     def __init__(self, model_dir: str | Path, batch_size: int = 16384):
@@ -38,6 +40,19 @@ class Predictor:
         self._forward = tf.function(lambda x, f: self.ensemble([x, f], training=False),
                                     input_signature=[tf.TensorSpec((None, *SHAPE), tf.float32),
                                                      tf.TensorSpec((None, N_Z), tf.float32)])
+
+    @property
+    def domain(self):
+        """The model's :class:`~tfmat.cnn.domain.Domain` (None when it cannot be known), read on first use."""
+        if not hasattr(self, "_domain"):
+            from .domain import model_domain
+            self._domain = model_domain(self.model_dir, self.info["config"])
+        return self._domain
+
+    def outside(self, features: np.ndarray, fractions: np.ndarray) -> np.ndarray | None:
+        """Per row, why it lies outside the training domain (a :data:`~tfmat.cnn.domain.REASONS` key; ``""``
+        inside); None when the domain is unknown."""
+        return None if self.domain is None else self.domain.reasons(features, fractions)
 
     @property
     def attribute(self) -> str:
@@ -86,29 +101,44 @@ class Predictor:
 
     def predict_counts(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(prediction, uncertainty)`` for (N, 85) counts, the screening pipeline's fast path."""
-        counts = np.asarray(counts)
-        if counts.ndim != 2 or counts.shape[1] != N_ELEMENTS:
-            raise ValueError(f"counts must be (N, {N_ELEMENTS}), got {counts.shape}")
-        empty = ~(counts > 0).any(axis=1)
-        if empty.any():
-            raise ValueError(f"row {int(np.argmax(empty))} has no element")
-        each = self.predict_compositions(Compositions.from_counts(counts))
+        each = self.predict_compositions(Compositions.from_counts(_checked_counts(counts)))
         return each.mean(axis=1), each.std(axis=1)
 
     def predict(self, inputs: Sequence[str] | np.ndarray, progress=None) -> pd.DataFrame:
         """Predict formula strings or (N, 85) counts.
 
         Returns columns ``row`` (index in ``inputs``), ``formula``,
-        ``prediction`` and ``uncertainty``; unreadable formulas are left out
-        and listed in ``frame.attrs["rejects"]``.
+        ``prediction``, ``uncertainty`` and ``in_domain`` (left out when the
+        domain is unknown); unreadable formulas are left out and listed in
+        ``frame.attrs["rejects"]``, and ``frame.attrs["outside"]`` counts the
+        rows outside the domain by reason.
         """
+        from collections import Counter
+
         if isinstance(inputs, np.ndarray) and inputs.ndim == 2:
-            pred, unc = self.predict_counts(inputs)
-            return pd.DataFrame({"row": np.arange(len(inputs)), "formula": formulas_from_counts(inputs),
-                                 "prediction": pred, "uncertainty": unc})
-        parsed = parse_formulas(list(inputs))
-        each = self.predict_compositions(parsed.compositions, progress)
-        frame = pd.DataFrame({"row": parsed.rows, "formula": parsed.texts,
-                              "prediction": each.mean(axis=1), "uncertainty": each.std(axis=1)})
-        frame.attrs["rejects"] = parsed.rejects
+            counts = _checked_counts(inputs)
+            comps, rows, texts, rejects = Compositions.from_counts(counts), np.arange(len(counts)), \
+                formulas_from_counts(counts), []
+        else:
+            parsed = parse_formulas(list(inputs))
+            comps, rows, texts, rejects = parsed.compositions, parsed.rows, parsed.texts, parsed.rejects
+        features, fractions = magpie_features(comps), element_fractions(comps)
+        each = self.member_predictions(features, fractions, progress)
+        frame = pd.DataFrame({"row": rows, "formula": texts, "prediction": each.mean(axis=1),
+                              "uncertainty": each.std(axis=1)})
+        why = self.outside(features, fractions)
+        if why is not None:
+            frame["in_domain"] = why == ""
+        frame.attrs["rejects"] = rejects
+        frame.attrs["outside"] = Counter(w for w in why if w) if why is not None else None
         return frame
+
+
+def _checked_counts(counts) -> np.ndarray:
+    counts = np.asarray(counts)
+    if counts.ndim != 2 or counts.shape[1] != N_ELEMENTS:
+        raise ValueError(f"counts must be (N, {N_ELEMENTS}), got {counts.shape}")
+    empty = ~(counts > 0).any(axis=1)
+    if empty.any():
+        raise ValueError(f"row {int(np.argmax(empty))} has no element")
+    return counts

@@ -201,7 +201,9 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
                "folds": fold_scores,
                "validation_mean": _mean_scores([f["validation"] for f in fold_scores]),
                "validation_pooled": scores(predictions["target"], predictions["predicted"])}
-    save_model_dir(checkpoint, config, member_files, metrics)
+    from .domain import Domain
+
+    save_model_dir(checkpoint, config, member_files, metrics, domain=Domain.of(x, fractions))
     if len(holdout):
         from .predict import Predictor
 
