@@ -178,9 +178,9 @@ def test_predictions_outside_the_training_domain_are_marked_and_counted(tmp_path
     predictor = Predictor("MP_band_gap")
     frame, x, fractions = load_features(CNNConfig(data_name="MP", attribute="band_gap"))
     assert (predictor.outside(x, fractions) == "").all()
-    got = predictor.predict(["NaCl", "Na1.5Cl", "HeO", "Og2O"])
-    assert got["in_domain"].tolist() == [True, True, False, False]
-    assert got.attrs["outside"] == {"element": 2}
+    got = predictor.predict(["NaCl", "Na1.5Cl", "HeO", "Og2O", "Na1000000Cl"])
+    assert got["in_domain"].tolist() == [True, True, False, False, False]
+    assert got.attrs["outside"] == {"element": 2, "fraction": 1}
     out = tmp_path / "p.csv"
     assert main(["predict", "--model", "MP_band_gap", "NaCl", "HeO", "-o", str(out)]) == 0
     assert pd.read_csv(out)["in_domain"].tolist() == [True, False]

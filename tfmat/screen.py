@@ -48,6 +48,7 @@ class ScreenConfig:
     gan: str = str(CHECKPOINTS / "iMatGAN" / "MP")
     dataset: str | None = None  # the GAN's training database; from the GAN's run record when None
     data: str | None = None  # the user's file for that database (ICSD)
+    drop_bad_rows: bool = False  # leave out that file's unusable rows instead of stopping
     input: str | None = None  # screen this formula file instead of generating
     formation_model: str = str(CHECKPOINTS / "CNN" / "MP_formation_energy")
     band_gap_model: str = str(CHECKPOINTS / "CNN" / "MP_band_gap")
@@ -201,7 +202,7 @@ def screen(config: ScreenConfig, out_dir: str | Path, overwrite: bool = False) -
     else:
         dataset = config.dataset or gan_dataset(config.gan)
         with timer("load_models"):
-            known = set(load_gan_dataset(dataset, data=config.data).formulas)
+            known = set(load_gan_dataset(dataset, data=config.data, drop_bad_rows=config.drop_bad_rows).formulas)
         pool = generate_pool(config, timer, counts)
         counts["not_decoded"] = counts["samples"] - counts["decoded"]
         counts["unique"] = len(pool.formulas)

@@ -25,6 +25,29 @@ def add_overwrite(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace what already exists at the output path")
 
 
+def add_drop_bad_rows(parser: argparse.ArgumentParser, what: str = "--data") -> None:
+    """``--drop-bad-rows``: the one way past a bad row of a training or reference file."""
+    parser.add_argument("--drop-bad-rows", action="store_true",
+                        help=f"leave out the rows of {what} that cannot be used (each with its line and reason "
+                             "in the summary) instead of stopping with exit 2 at the first")
+
+
+def report_dropped(rejects, path, out_dir=None) -> None:
+    """Say how many rows of ``path`` ``--drop-bad-rows`` left out, listing them in ``out_dir/rejects.csv``."""
+    if not rejects:
+        return
+    r = rejects[0]
+    where = ""
+    if out_dir is not None:
+        from pathlib import Path
+
+        from ..data.files import rejects_frame
+        from ..io import write_csv
+        where = f", listed in {write_csv(Path(out_dir) / 'rejects.csv', rejects_frame(rejects))}"
+    print(f"{len(rejects)} bad row(s) of {path} left out (--drop-bad-rows; first: line {r.row} {r.text!r}: "
+          f"{r.reason}){where}", file=sys.stderr)
+
+
 def add_resume_flags(parser: argparse.ArgumentParser, backup_every: int) -> None:
     """``--backup-every N`` and ``--deterministic``: how a training command's run survives a kill."""
     parser.add_argument("--backup-every", type=int, default=backup_every, metavar="N",

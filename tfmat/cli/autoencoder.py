@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..paths import RUNS
-from . import UsageError, add_overwrite, add_resume_flags, start_training
+from . import UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags, report_dropped, start_training
 
 AE_FILE = "autoencoder.keras"
 
@@ -47,6 +47,7 @@ def register(sub) -> None:
                    help="formulas a GAN generated from the same dataset (CSV, column 'formula'): report how many "
                         "of the decodable and of the undecodable training formulas it produced")
     add_resume_flags(p, backup_every=200)
+    add_drop_bad_rows(p)
     p.add_argument("--progress", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar with the losses, 2 one line per epoch (default: 1)")
     add_overwrite(p)
@@ -65,7 +66,7 @@ def train_ae(args) -> int:
     from ..data import DataError, gan_pipeline, load_gan_dataset
     from ..io import claim_run, data_hash, record_run, write_json
     from ..models.autoencoder import THESIS_STUDY, AutoencoderConfig, build_autoencoder, decodable
-    from ..training import KeepBest, completed_epochs, fit, run_callbacks
+    from ..training import KeepBest, SaveEachEpoch, completed_epochs, fit, run_callbacks
 
     for name in ("epochs", "batch_size", "limit", "test_limit", "latent_dim", "hidden"):
         value = getattr(args, name)
@@ -77,7 +78,7 @@ def train_ae(args) -> int:
     names = ("dataset", "architecture", "loss", "latent_dim", "hidden", "code_noise", "epochs", "batch_size", "lr",
              "seed")
     cfg = replace(cfg, **{k: getattr(args, k) for k in names if getattr(args, k) is not None})
-    data = load_gan_dataset(cfg.dataset, data=args.data)
+    data = load_gan_dataset(cfg.dataset, data=args.data, drop_bad_rows=args.drop_bad_rows)
     train = _subsample(data.train().counts, args.limit, cfg.seed)
     test = _subsample(data.leave_out().counts, args.test_limit, cfg.seed + 1)
     if len(train) < cfg.batch_size:
@@ -95,16 +96,18 @@ def train_ae(args) -> int:
           f"{len(test)} test formulas, batch {cfg.batch_size}, "
           f"epochs {completed_epochs(out)}→{cfg.epochs}, output {out}", file=sys.stderr)
     start = time.time()
+    # the epoch kept is the best on the left-out formulas; a user file has none, and the latest epoch is kept
+    keep = KeepBest(best, "val_exact") if len(test) else SaveEachEpoch(best, model.save)
     fit(model, lambda epoch: pairs(gan_pipeline(train, cfg.batch_size, seed=cfg.seed, epoch=epoch)), cfg.epochs,
-        run_callbacks(out, args.backup_every, extra=[KeepBest(best, "val_exact")]),
-        validation=pairs(gan_pipeline(test, cfg.batch_size, shuffle=False, drop_remainder=False)),
+        run_callbacks(out, args.backup_every, extra=[keep]),
+        validation=pairs(gan_pipeline(test, cfg.batch_size, shuffle=False, drop_remainder=False)) if len(test) else None,
         verbose=args.progress)
     import keras
     if best.is_file():
         model = keras.models.load_model(best, compile=False)
     result = {"dataset": data.name, "epochs_done": completed_epochs(out), "train_formulas": len(train),
               "test_formulas": len(test), "train_decodable": float(decodable(model, train).mean()),
-              "test_decodable": float(decodable(model, test).mean()),
+              "test_decodable": float(decodable(model, test).mean()) if len(test) else None,
               "thesis_oqmd_dice": {"train_decodable": 0.9631, "test_decodable": 0.9550, "epochs": 1000},
               "seconds_this_run": time.time() - start}
     if args.generated:
@@ -114,7 +117,9 @@ def train_ae(args) -> int:
         result["gan_recovery"] = recovery_by_decodability(formulas_from_counts(train), decodable(model, train),
                                                           read_generated(args.generated))
     write_json(out / "decodable.json", result)
+    report_dropped(data.rejects, args.data, out)
     print(f"train-ae {data.name}: decodable train {100 * result['train_decodable']:.2f}%, "
-          f"test {100 * result['test_decodable']:.2f}% (thesis 96.31% / 95.50%); wrote {out / 'decodable.json'}",
+          + (f"test {100 * result['test_decodable']:.2f}%" if len(test) else "no left-out formulas to test")
+          + f" (thesis 96.31% / 95.50%); wrote {out / 'decodable.json'}",
           file=sys.stderr)
     return 0

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from ..paths import RUNS
-from . import UsageError, add_overwrite, add_resume_flags, clear_run, refuse_existing, start_training
+from . import UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags, clear_run, refuse_existing, start_training
 
 
 def register(sub) -> None:
@@ -40,9 +40,7 @@ def register(sub) -> None:
                         "property's physical range, "
                         "band gap [0, 20] eV, formation energy and ΔH [-20, 20] eV/atom, stability [0, 20] "
                         "eV/atom, volume [0, 1000] Å³/atom)")
-    t.add_argument("--drop-bad-rows", action="store_true",
-                   help="leave out the rows of --data with an unreadable formula or a bad label (listed in "
-                        "OUT/rejects.csv) instead of stopping with exit 2")
+    add_drop_bad_rows(t)
     t.add_argument("--out", default=None, help="run folder: reports, fold state (a rerun resumes there) and the "
                                                "trained model in OUT/model (default runs/cnn/<data>_<attribute>)")
     t.add_argument("--checkpoint", default=None, help="model folder (default OUT/model); ship a trained model with "

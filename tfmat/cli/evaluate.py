@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import UsageError, add_overwrite, refuse_existing
+from . import UsageError, add_drop_bad_rows, add_overwrite, refuse_existing, report_dropped
 
 DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap")
 
@@ -21,6 +21,7 @@ def register(sub) -> None:
     p.add_argument("--data", metavar="PATH", help="user formula file for DB (required for ICSD, ICSD_Filter)")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output directory")
     add_overwrite(p)
+    add_drop_bad_rows(p, "--data and --cross files")
     p.add_argument("--cross", action="append", metavar="DB[=PATH]",
                    help="database to look novel formulas up in (repeatable; default: the other of OQMD, MP)")
     p.add_argument("--rules", choices=("thesis", "smact"), default="thesis",
@@ -57,7 +58,7 @@ def _canonical_db(name: str) -> str:
     return canon
 
 
-def _others(specs, dataset: str) -> dict[str, list[str]]:
+def _others(specs, dataset: str, drop_bad_rows: bool = False) -> dict[str, list[str]]:
     from ..data import load_gan_dataset
 
     if not specs:
@@ -66,7 +67,9 @@ def _others(specs, dataset: str) -> dict[str, list[str]]:
     for spec in specs:
         name, _, path = spec.partition("=")
         name = _canonical_db(name)
-        out[name] = load_gan_dataset(name, data=path or None).formulas
+        found = load_gan_dataset(name, data=path or None, drop_bad_rows=drop_bad_rows)
+        report_dropped(found.rejects, path)
+        out[name] = found.formulas
     return out
 
 
@@ -85,13 +88,15 @@ def evaluate(args) -> int:
     refuse_existing(args.out, args.overwrite)
     dataset = _canonical_db(args.dataset)
     rules = rules_named(args.rules)
-    stages = bar(4, "evaluate", "stage")
-    stages.set_postfix_str("reading")
-    generated = report.read_generated(args.generated)[: args.limit]
+    # the inputs are read before the progress bar starts, so a bad file gets its one message alone
+    generated, lines = report.read_generated(args.generated, with_lines=True)
+    generated, lines = generated[: args.limit], lines[: args.limit]
     if not generated:
         raise DataError(f"{args.generated}: no generated formula")
-    data = load_gan_dataset(dataset, data=args.data)
-    others = _others(args.cross, dataset)
+    data = load_gan_dataset(dataset, data=args.data, drop_bad_rows=args.drop_bad_rows)
+    report_dropped(data.rejects, args.data)
+    others = _others(args.cross, dataset, args.drop_bad_rows)
+    stages = bar(4, "evaluate", "stage")
     stages.update(1)
     stages.set_postfix_str("enumeration baseline")
     base = None
@@ -116,16 +121,17 @@ def evaluate(args) -> int:
     record_run(out, {"generated": args.generated, "dataset": dataset, "data": args.data, "cross": list(others),
                      "rules": args.rules, "limit": args.limit, "tsne": args.tsne,
                      "baseline_samples": args.baseline_samples, "seed": args.seed})
-    written = report.write(ev, out, groups, args.tsne, args.seed)
+    written = report.write(ev, out, groups, args.tsne, args.seed, lines=lines)
     stages.update(1)
     stages.close()
     s = ev.summary
     v, nov = s["validity"], s["novelty"]
+    share = lambda x: "n/a" if x is None else f"{100 * x:.2f}%"  # noqa: E731  (a user file has no leave-out)
     print(f"evaluate {dataset}: {s['generated']['formulas']:,} formulas ({s['generated']['rejected']:,} rejected); "
           f"CN {100 * v['train']['cn']:.1f}% → {100 * v['generated']['cn']:.1f}%, "
           f"CN+EN {100 * v['train']['both']:.1f}% → {100 * v['generated']['both']:.1f}%; "
-          f"distinct {100 * s['uniqueness']['final']:.1f}%; training recovered {100 * nov['train_recovered']:.2f}%, "
-          f"leave-out {100 * nov['leave_out_recovered']:.2f}%; new samples {nov['new_samples']:,}; "
+          f"distinct {100 * s['uniqueness']['final']:.1f}%; training recovered {share(nov['train_recovered'])}, "
+          f"leave-out {share(nov['leave_out_recovered'])}; new samples {nov['new_samples']:,}; "
           f"wrote {len(written)} files to {out}", file=sys.stderr)
     return 0
 

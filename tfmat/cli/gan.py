@@ -6,7 +6,7 @@ import sys
 from dataclasses import replace
 
 from ..paths import RUNS
-from . import UsageError, add_overwrite, add_resume_flags, refuse_existing, start_training
+from . import UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags, refuse_existing, report_dropped, start_training
 
 DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap", "CCCGAN", "CrystalGAN")
 # CCCGAN only: flag → CCCGanConfig field (--latent-dim sets its noise_dim)
@@ -113,6 +113,7 @@ def register(sub) -> None:
                         "cluster in TF_CONFIG, one process per machine (default: auto)")
     p.add_argument("--limit", type=int, help="train on the first N training formulas only (quick runs)")
     add_resume_flags(p, backup_every=500)
+    add_drop_bad_rows(p)
     p.add_argument("--select-samples", type=int, default=None, metavar="N",
                    help="after each epoch score N samples (fixed noise) and keep as generator.keras the epoch "
                         "with the most distinct decoded formulas per sample among those whose CN+EN share is "
@@ -292,16 +293,13 @@ def train_gan(args) -> int:
         return train_cccgan(args, cfg)
     if args.select_samples is None:
         args.select_samples = 20_000
-    data = load_gan_dataset(cfg.dataset, data=args.data)
-    if data.rejects:
-        r = data.rejects[0]
-        print(f"{len(data.rejects)} rows of {args.data} left out (first: line {r.row} {r.text!r}: {r.reason})",
-              file=sys.stderr)
+    data = load_gan_dataset(cfg.dataset, data=args.data, drop_bad_rows=args.drop_bad_rows)
     summary = train_matgan(cfg, data.train().counts[: args.limit], args.out or RUNS / "iMatGAN" / cfg.dataset,
                            select_samples=args.select_samples, backup_every=args.backup_every,
                            progress=args.progress, overwrite=args.overwrite,
                            record={"data": args.data, "limit": args.limit})
     _report_done(cfg.dataset, summary)
+    report_dropped(data.rejects, args.data, summary.out)
     if summary.best:
         b = summary.best
         print(f"train-gan {cfg.dataset}: generator.keras is epoch {b['epoch'] + 1}: {100 * b['decoded']:.1f}% of "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-from . import UsageError, add_overwrite
+from . import UsageError, add_drop_bad_rows, add_overwrite
 
 
 def register(sub) -> None:
@@ -24,6 +24,7 @@ def register(sub) -> None:
     p.add_argument("--gan", default=d.gan, help="trained GAN directory (default: the shipped GAN-MP)")
     p.add_argument("--dataset", default=None, help="the GAN's training database (default: from its run record)")
     p.add_argument("--data", default=None, help="your file for that database (ICSD)")
+    add_drop_bad_rows(p)
     p.add_argument("--input", default=None, help="screen the formulas of this CSV instead of generating")
     p.add_argument("--models", metavar="DIR", help="folder holding MP_formation_energy/ and MP_band_gap/ (model "
                                                    "folders or train-cnn runs, e.g. runs/cnn); default: the shipped "

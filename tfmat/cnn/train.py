@@ -162,8 +162,8 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
     record_run(out, config.to_dict())
     rejects = frame.attrs.get("rejects", [])
     if rejects:
-        write_csv(out / "rejects.csv", pd.DataFrame({"line": [r.row for r in rejects], "text": [r.text for r in rejects],
-                                                    "reason": [r.reason for r in rejects]}))
+        from ..data.files import rejects_frame
+        write_csv(out / "rejects.csv", rejects_frame(rejects))
         log(f"{len(rejects)} bad row(s) of {config.data} left out (--drop-bad-rows), listed in {out / 'rejects.csv'}")
     log(f"{config.name}: {len(frame)} compositions, {len(splits)} fold model(s), holdout {len(holdout)}; "
         f"batch {config.batch_size}, lr {config.lr} ({config.schedule}), {config.epochs} epochs, loss {config.loss}, "

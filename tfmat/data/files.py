@@ -83,3 +83,19 @@ def _dict_literal(line: str) -> str:
     except (ValueError, SyntaxError):
         pass
     return text
+
+
+def refuse_bad_rows(path, rejects: list, drop_bad_rows: bool) -> None:
+    """The one policy for bad rows of a training or reference file: unless ``drop_bad_rows``, the first
+    bad row (its line and text, the reason) and how many there are stop the command (:class:`DataError`)."""
+    if rejects and not drop_bad_rows:
+        first = rejects[0]
+        raise DataError(f"{path}: line {first.row}: {first.text!r}: {first.reason}"
+                        + (f" ({len(rejects)} bad rows in all)" if len(rejects) > 1 else "")
+                        + "; fix the file, or pass --drop-bad-rows to leave such rows out")
+
+
+def rejects_frame(rejects: list) -> pd.DataFrame:
+    """A rejects file's table: ``line`` (as an editor shows it, the header being line 1), ``text``, ``reason``."""
+    return pd.DataFrame({"line": [r.row for r in rejects], "text": [r.text for r in rejects],
+                         "reason": [r.reason for r in rejects]}, columns=["line", "text", "reason"])

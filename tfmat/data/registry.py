@@ -15,7 +15,7 @@ import pandas as pd
 from ..composition import encode, encode_formulas, Reject
 from ..paths import DATA
 from .errors import DataError
-from .files import read_csv, read_formula_table
+from .files import read_csv, read_formula_table, refuse_bad_rows
 from .rules import average_polymorphs, gan_formulas, leave_out_split
 
 GAN_DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap")
@@ -109,11 +109,13 @@ def user_formula_file(name: str, data: str | Path) -> Path:
     return path
 
 
-def load_gan_dataset(name: str, data: str | Path | None = None) -> FormulaSet:
+def load_gan_dataset(name: str, data: str | Path | None = None, drop_bad_rows: bool = False) -> FormulaSet:
     """A thesis GAN dataset by name (OQMD, MP, ICSD, ICSD_Filter, Bandgap).
 
     ``data`` replaces the embedded data with the user's formula file (or a
-    data directory in the thesis layout); ICSD and ICSD_Filter need it.
+    data directory in the thesis layout); ICSD and ICSD_Filter need it. A row
+    of it that the 85×8 matrix cannot hold stops the load (:class:`DataError`
+    with its line) unless ``drop_bad_rows``; the rows left out are in ``rejects``.
     """
     canon = {n.lower(): n for n in GAN_DATASETS}.get(str(name).lower())
     if canon is None:
@@ -127,6 +129,7 @@ def load_gan_dataset(name: str, data: str | Path | None = None) -> FormulaSet:
     enc = encode_formulas(table.formula.tolist(), min_elements=2)
     lines = table.line.to_numpy()
     rejects = [Reject(int(lines[r.row]), r.text, r.reason) for r in enc.rejects]  # row = line in the file
+    refuse_bad_rows(data, rejects, drop_bad_rows)
     frame = gan_formulas(enc.formulas)
     if not len(frame):
         first = f" (line {rejects[0].row}: {rejects[0].text!r}: {rejects[0].reason})" if rejects else ""
@@ -193,18 +196,15 @@ def load_property_dataset(source: str, attribute: str, data: str | Path | None =
     column = next((c for c in table.columns if c != "line" and normalise_attribute(c) in (attribute, "target")),
                   None)
     if column is None:
-        raise DataError(f"{data} has no {attribute!r} or 'target' column (columns: {', '.join(table.columns)})")
+        columns = ", ".join(c for c in table.columns if c != "line")
+        raise DataError(f"{data} has no {attribute!r} or 'target' column (columns: {columns})")
     lines = table.line.to_numpy()
     bad = label_rejects(table[column], lines, attribute, label_range)
     values = pd.to_numeric(table[column], errors="coerce").to_numpy(np.float64)
     values[np.isin(lines, [r.row for r in bad])] = np.nan  # averaging leaves non-finite labels out
     frame, parse_rejects = average_polymorphs(table.formula.tolist(), values)
     bad = sorted(bad + [Reject(int(lines[r.row]), r.text, r.reason) for r in parse_rejects], key=lambda r: r.row)
-    if bad and not drop_bad_rows:
-        first = bad[0]
-        raise DataError(f"{data}: line {first.row}: {first.text!r}: {first.reason}"
-                        + (f" ({len(bad)} bad rows in all)" if len(bad) > 1 else "")
-                        + "; fix the file, or pass --drop-bad-rows to leave such rows out")
+    refuse_bad_rows(data, bad, drop_bad_rows)
     if not len(frame):
         raise DataError(f"{data}: no row has both a readable formula and a valid {column}")
     frame.attrs["rejects"] = bad

@@ -29,12 +29,14 @@ class Evaluation:
         return f"Evaluation({self.summary.get('dataset')!r}, {len(self.uniqueness):,} formulas evaluated)"
 
 
-def read_generated(path: str | Path) -> list[str]:
+def read_generated(path: str | Path, with_lines: bool = False):
     """The formula column of a generated-formula CSV (see :func:`tfmat.data.files.read_formula_table`),
-    in file order."""
+    in file order; with ``with_lines`` also each row's file line."""
     from ..data.files import read_formula_table
 
-    return read_formula_table(path).formula.tolist()
+    table = read_formula_table(path)
+    formulas = table.formula.tolist()
+    return (formulas, table.line.tolist()) if with_lines else formulas
 
 
 def evaluate(generated: Sequence[str], dataset, others: Mapping[str, Sequence[str]] | None = None,
@@ -71,15 +73,22 @@ def evaluate(generated: Sequence[str], dataset, others: Mapping[str, Sequence[st
 
 
 def write(evaluation: Evaluation, out_dir: str | Path, groups: Mapping[str, np.ndarray] | None = None,
-          tsne_per_group: int = 1000, seed: int = 0) -> list[Path]:
-    """Write ``evaluation.json``, the rejects, and the plots (a t-SNE map when ``groups`` are given)."""
+          tsne_per_group: int = 1000, seed: int = 0, lines: Sequence[int] | None = None) -> list[Path]:
+    """Write ``evaluation.json``, the rejects, and the plots (a t-SNE map when ``groups`` are given).
+
+    A reject is named by ``lines[row]``, the file line of generated row ``row`` (default: ``row + 2``,
+    a formula file with its header on line 1 and one formula per line)."""
     from . import plots
 
     out = Path(out_dir)
     written = [write_json(out / "evaluation.json", evaluation.summary)]
     if evaluation.rejects:
-        frame = pd.DataFrame([(r.row, r.text, r.reason) for r in evaluation.rejects], columns=["row", "text", "reason"])
-        written.append(write_csv(out / "rejects.csv", frame))
+        from ..data.files import rejects_frame
+        from ..composition import Reject
+
+        line = (lambda row: int(lines[row])) if lines is not None else (lambda row: row + 2)  # noqa: E731
+        written.append(write_csv(out / "rejects.csv", rejects_frame(
+            [Reject(line(r.row), r.text, r.reason) for r in evaluation.rejects])))
     points = metrics.curve_points(evaluation.uniqueness)
     written.append(write_csv(out / "uniqueness.csv", pd.DataFrame(points, columns=["n", "distinct_share"])))
     written.append(plots.uniqueness(evaluation.uniqueness, out / "uniqueness.png"))
