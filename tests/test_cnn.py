@@ -194,7 +194,10 @@ def test_predictions_outside_the_training_domain_are_marked_and_counted(tmp_path
     many = (fractions > 0).sum(axis=1) > narrow.max_elements
     why = again.reasons(x, fractions)
     assert (why[~known] == "element").all() and (why[known & many] == "arity").all() and (known & many).any()
-    plain = known & ~many
+    rarest = np.where(fractions > 0, fractions, np.inf).min(axis=1)
+    rare = known & ~many & (rarest < narrow.min_fraction * (1 - 1e-6))
+    assert (why[rare] == "fraction").all() and rare.any()
+    plain = known & ~many & ~rare
     boxed = ((x >= narrow.low) & (x <= narrow.high)).all(axis=(1, 2))
     assert (why[plain] == np.where(boxed[plain], "", "features")).all() and (why[plain] == "features").any()
 

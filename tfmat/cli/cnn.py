@@ -159,12 +159,9 @@ def _predict(args) -> int:
 
 
 def _export(args) -> int:
-    import shutil
-
     from ..cnn import export_model, resolve_model
 
     refuse_existing(args.out, args.overwrite)
-    shutil.rmtree(args.out, ignore_errors=True)
     out = export_model(resolve_model(args.model), args.out)
     print(f"SavedModel written to {out} (signature 'serve': amounts float32 (batch, 118) → prediction, "
           "uncertainty)")

@@ -78,7 +78,7 @@ def evaluate(args) -> int:
     from ..data import DataError, load_gan_dataset
     from ..evaluation import report
     from ..evaluation.enumeration import baseline
-    from ..io import record_run
+    from ..io import atomic_dir, record_run
     from ..progress import bar
 
     if args.limit is not None and args.limit < 1:
@@ -109,7 +109,7 @@ def evaluate(args) -> int:
     stages.set_postfix_str("plots" + (" and t-SNE" if args.tsne else ""))
     if not ev.summary["generated"]["formulas"]:
         r = ev.rejects[0]
-        raise DataError(f"{args.generated}: no representable formula (row {r.row} {r.text!r}: {r.reason})")
+        raise DataError(f"{args.generated}: no representable formula (line {lines[r.row]} {r.text!r}: {r.reason})")
     if base:
         ev.summary["enumeration_baseline"] = base
     groups = None
@@ -118,10 +118,11 @@ def evaluate(args) -> int:
         groups = {"training": data.train().counts, "leave-out": data.leave_out().counts,
                   "generated": encode_formulas(generated).counts}
     out = Path(args.out)
-    record_run(out, {"generated": args.generated, "dataset": dataset, "data": args.data, "cross": list(others),
-                     "rules": args.rules, "limit": args.limit, "tsne": args.tsne,
-                     "baseline_samples": args.baseline_samples, "seed": args.seed})
-    written = report.write(ev, out, groups, args.tsne, args.seed, lines=lines)
+    with atomic_dir(out) as tmp:  # the directory appears whole, or the one before stays
+        record_run(tmp, {"generated": args.generated, "dataset": dataset, "data": args.data, "cross": list(others),
+                         "rules": args.rules, "limit": args.limit, "tsne": args.tsne,
+                         "baseline_samples": args.baseline_samples, "seed": args.seed})
+        written = report.write(ev, tmp, groups, args.tsne, args.seed, lines=lines)
     stages.update(1)
     stages.close()
     s = ev.summary

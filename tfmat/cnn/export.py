@@ -36,14 +36,22 @@ def serving_model(predictor: Predictor):
 
 
 def export_model(model_dir: str | Path, out: str | Path) -> Path:
-    """Write a SavedModel with a ``serve`` signature (see module docstring) to ``out``."""
+    """Write a SavedModel with a ``serve`` signature (see module docstring) to ``out``, built in a
+    temporary sibling and renamed into place (a failed export leaves what was there)."""
     import tensorflow as tf
+
+    from ..io import atomic_dir
 
     predictor = Predictor(model_dir)
     model = serving_model(predictor)
-    out = Path(out)
-    model.export(str(out), format="tf_saved_model", verbose=False,
-                 input_signature=[tf.TensorSpec((None, N_Z), tf.float32, name="amounts")])
+    with atomic_dir(out) as tmp:
+        model.export(str(tmp), format="tf_saved_model", verbose=False,
+                     input_signature=[tf.TensorSpec((None, N_Z), tf.float32, name="amounts")])
+        _describe(tmp, predictor)
+    return Path(out)
+
+
+def _describe(out: Path, predictor) -> None:
     write_json(out / "tfmat_serving.json", {
         "signature": "serve",
         "input": {"amounts": f"float32 (batch, {N_Z}); column z-1 = amount of element z"},
@@ -52,4 +60,3 @@ def export_model(model_dir: str | Path, out: str | Path) -> Path:
         "attribute": predictor.attribute,
         "source_model": json.loads((predictor.model_dir / "config.json").read_text())["config"],
     })
-    return out

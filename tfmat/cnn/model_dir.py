@@ -25,40 +25,38 @@ MEMBERS = "members"
 
 def save_model_dir(path: str | Path, config: CNNConfig, member_files: list[Path], metrics: dict,
                    domain=None) -> Path:
-    """Copy the fold models into ``path`` and write its config, scalers, metrics and ``domain``
-    (a :class:`~tfmat.cnn.domain.Domain`)."""
+    """Write the model directory ``path`` (replacing one that exists, atomically): the fold models, their
+    config, scalers, metrics and ``domain`` (a :class:`~tfmat.cnn.domain.Domain`)."""
     import keras
 
     from ..models import cnn  # noqa: F401  registers the saved classes
 
-    path = Path(path)
-    (path / MEMBERS).mkdir(parents=True, exist_ok=True)
-    names, scalers = [], {}
-    for src in member_files:
-        name = src.parent.name + ".keras"
-        trained = keras.saving.load_model(src)
-        weights_only = cnn.MagpieCNN.from_config(trained.get_config())  # uncompiled: no optimizer state
-        weights_only.build(weights_only.input_shapes())
-        weights_only.set_weights(trained.get_weights())
-        tmp = path / MEMBERS / f"partial.{name}"
-        weights_only.save(tmp)
-        tmp.replace(path / MEMBERS / name)
-        names.append(name)
-        scaling = trained.scaling
-        scalers[name] = {"minimum": np.asarray(scaling.minimum).tolist(), "range": np.asarray(scaling.span).tolist()}
-    for stale in (path / MEMBERS).glob("*.keras"):
-        if stale.name not in names:
-            stale.unlink()
-    from ..data import PROPERTIES as DATASETS
+    from ..io import atomic_dir
 
-    unit = DATASETS.get((config.data_name, config.attribute), (None, ""))[1]
-    write_json(path / "config.json", {"config": config.to_dict(), "members": names, "unit": unit,
-                                      "features": {"rows": list(PROPERTIES), "columns": list(STATS)}})
-    write_json(path / "scaler.json", scalers)
-    write_json(path / "metrics.json", metrics)
-    if domain is not None:
-        domain.save(path)
-    return path
+    with atomic_dir(path) as tmp:  # the model appears whole, or the one before stays
+        (tmp / MEMBERS).mkdir()
+        names, scalers = [], {}
+        for src in member_files:
+            name = src.parent.name + ".keras"
+            trained = keras.saving.load_model(src)
+            weights_only = cnn.MagpieCNN.from_config(trained.get_config())  # uncompiled: no optimizer state
+            weights_only.build(weights_only.input_shapes())
+            weights_only.set_weights(trained.get_weights())
+            weights_only.save(tmp / MEMBERS / name)
+            names.append(name)
+            scaling = trained.scaling
+            scalers[name] = {"minimum": np.asarray(scaling.minimum).tolist(),
+                             "range": np.asarray(scaling.span).tolist()}
+        from ..data import PROPERTIES as DATASETS
+
+        unit = DATASETS.get((config.data_name, config.attribute), (None, ""))[1]
+        write_json(tmp / "config.json", {"config": config.to_dict(), "members": names, "unit": unit,
+                                         "features": {"rows": list(PROPERTIES), "columns": list(STATS)}})
+        write_json(tmp / "scaler.json", scalers)
+        write_json(tmp / "metrics.json", metrics)
+        if domain is not None:
+            domain.save(tmp)
+    return Path(path)
 
 
 def resolve_model(name: str | Path) -> Path:
