@@ -158,3 +158,29 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
             with output_lock(tmp_path / "busy"):
                 pass
     assert not lock.exists()
+
+
+@pytest.mark.parametrize("command", [["train-gan", "MP", "--limit", "64", "--batch-size", "64", "--epochs", "1"],
+                                     ["train-cnn", "--epochs", "1"]])
+def test_a_default_output_is_locked_as_a_given_one_is(tmp_path, monkeypatch, capsys, command):
+    """Without --out a training command writes under runs/; another live process holding that path's
+    lock makes it exit 2 naming that process, before it writes anything there."""
+    import subprocess
+    import sys
+
+    import tfmat.cli.cnn
+    import tfmat.cli.gan
+    from tfmat.cli import main
+
+    for module in (tfmat.cli.gan, tfmat.cli.cnn):
+        monkeypatch.setattr(module, "RUNS", tmp_path)
+    default = tmp_path / ("iMatGAN/MP" if command[0] == "train-gan" else "cnn/MP_band_gap")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        default.parent.mkdir(parents=True)
+        (default.parent / f".{default.name}.lock").write_text(str(other.pid))
+        assert main(command) == 2
+        assert f"pid {other.pid}" in capsys.readouterr().err and not default.exists()
+    finally:
+        other.kill()
+        other.wait()

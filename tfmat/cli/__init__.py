@@ -4,8 +4,9 @@ Each module in ``SUBCOMMANDS`` defines ``register(subparsers)``, adding its
 subcommands with ``set_defaults(func=...)``; ``func(args)`` returns the exit code.
 Every subcommand takes ``--verbose``, which lets TensorFlow's own log lines
 through (they are silenced otherwise, see :mod:`tfmat.quiet`). A command's
-output path (``-o``/``--output`` or ``--out``) is locked while it runs: a
-second tfmat process writing the same path exits 2 naming the first.
+output path (``-o``/``--output`` or ``--out``, or the default it chooses) is
+locked while it runs: a second tfmat process writing the same path exits 2
+naming the first.
 """
 from __future__ import annotations
 
@@ -67,6 +68,13 @@ def start_training(args) -> None:
         deterministic()
 
 
+def default_output(args, path):
+    """``path``, the output a command chose because none was given, locked as a given one is."""
+    if not getattr(args, "out", None) and hasattr(args, "lock_output"):
+        args.lock_output(path)
+    return path
+
+
 def refuse_existing(path, overwrite: bool) -> None:
     """An existing output is kept (exit 2) unless ``--overwrite``."""
     from pathlib import Path
@@ -97,12 +105,15 @@ def main(argv: list[str] | None = None) -> int:
 
     target = next((getattr(args, k) for k in ("output", "out") if getattr(args, k, None)), None)
     try:
-        if target is None:
-            return int(args.func(args) or 0)
+        from contextlib import ExitStack
+
         from ..distribute import worker
 
         index, chief = worker()  # the workers of one multi-worker run share --out, each its own part of it
-        with output_lock(target, "" if chief else f".worker{index}"):  # one writer per output path
+        with ExitStack() as held:  # one writer per output path
+            args.lock_output = lambda path: held.enter_context(output_lock(path, "" if chief else f".worker{index}"))
+            if target is not None:
+                args.lock_output(target)
             return int(args.func(args) or 0)
     except (UsageError, DataError, FormulaError, FileNotFoundError, OutputInUse) as err:
         print(f"tfmat {args.command}: {err}", file=sys.stderr)

@@ -6,7 +6,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from ..paths import RUNS
-from . import UsageError, add_overwrite, clear_run
+from . import UsageError, add_overwrite, clear_run, default_output
 
 FLAGS = {  # config field: help
     "data": "CSV of formulas and band gaps (a formula/composition column and a band_gap, Eg or target "
@@ -73,7 +73,7 @@ def active_learn(args) -> int:
     for path in (cfg.autoencoder, cfg.oracle) + ((cfg.gan,) if cfg.candidates else ()):
         if not Path(path).exists():
             raise UsageError(f"no such model: {path}")
-    out = Path(args.out) if args.out else RUNS / "active" / cfg.acquisition
+    out = Path(args.out) if args.out else default_output(args, RUNS / "active" / cfg.acquisition)
     clear_run(out, args.overwrite)
     results = active_learn(cfg, out, progress=bool(args.progress))
     test = results["test"]

@@ -7,7 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..paths import RUNS
-from . import UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags, report_dropped, start_training
+from . import (UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags,
+               default_output, report_dropped, start_training)
 
 AE_FILE = "autoencoder.keras"
 
@@ -83,7 +84,8 @@ def train_ae(args) -> int:
     test = _subsample(data.leave_out().counts, args.test_limit, cfg.seed + 1)
     if len(train) < cfg.batch_size:
         raise DataError(f"{data.name}: {len(train)} training formulas, fewer than one batch of {cfg.batch_size}")
-    out = Path(args.out) if args.out else RUNS / "autoencoder" / f"{data.name}-{cfg.architecture}-{cfg.loss}"
+    out = Path(args.out) if args.out else default_output(
+        args, RUNS / "autoencoder" / f"{data.name}-{cfg.architecture}-{cfg.loss}")
     start_training(args)
     claim_run(out, {**cfg.identity(), "train_sha256": data_hash(train), "test_sha256": data_hash(test)}, args.overwrite)
     record_run(out, {**cfg.to_dict(), "data": args.data, "limit": args.limit, "test_limit": args.test_limit,

@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 from ..paths import RUNS
-from . import UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags, clear_run, refuse_existing, start_training
+from . import (UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags,
+               clear_run, default_output, refuse_existing, start_training)
 
 
 def register(sub) -> None:
@@ -89,7 +90,7 @@ def _train(args) -> int:
                        holdout=args.holdout, loss=args.loss, schedule=args.schedule, filters=args.filters,
                        dense=args.dense, fractions=args.fractions, data=args.data,
                        label_range=args.label_range, drop_bad_rows=args.drop_bad_rows)
-    out = Path(args.out) if args.out else RUNS / "cnn" / config.name
+    out = Path(args.out) if args.out else default_output(args, RUNS / "cnn" / config.name)
     checkpoint = Path(args.checkpoint) if args.checkpoint else out / "model"
     start_training(args)
     clear_run(out, args.overwrite)

@@ -6,7 +6,8 @@ import sys
 from dataclasses import replace
 
 from ..paths import RUNS
-from . import UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags, refuse_existing, report_dropped, start_training
+from . import (UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags,
+               default_output, refuse_existing, report_dropped, start_training)
 
 DATASETS = ("OQMD", "MP", "ICSD", "ICSD_Filter", "Bandgap", "CCCGAN", "CrystalGAN")
 # CCCGAN only: flag → CCCGanConfig field (--latent-dim sets its noise_dim)
@@ -224,7 +225,7 @@ def train_cccgan(args, cfg) -> int:
     if args.limit is not None:
         data = replace(data, matrices=data.matrices[:args.limit], counts=data.counts[:args.limit],
                        names=data.names[:args.limit])
-    summary = train_cccgan(cfg, data, args.out or RUNS / "CCCGAN" / cfg.system,
+    summary = train_cccgan(cfg, data, args.out or default_output(args, RUNS / "CCCGAN" / cfg.system),
                            select_samples=800 if args.select_samples is None else args.select_samples,
                            backup_every=args.backup_every, progress=args.progress, overwrite=args.overwrite,
                            record={"data": args.data, "limit": args.limit})
@@ -266,8 +267,8 @@ def train_crystalgan(args, cfg) -> int:
     a, b = load_domains(args.data_a, args.data_b, cfg.layout)
     if args.limit is not None:
         a, b = (replace(d, arrays=d.arrays[:args.limit], names=d.names[:args.limit]) for d in (a, b))
-    out = args.out or RUNS / "CrystalGAN" / (cfg.layout.system if cfg.variant == "crystalgan" else
-                                             f"{cfg.layout.system}_{cfg.variant}")
+    out = args.out or default_output(args, RUNS / "CrystalGAN" / (
+        cfg.layout.system if cfg.variant == "crystalgan" else f"{cfg.layout.system}_{cfg.variant}"))
     summary = train_crystalgan(cfg, a.arrays, b.arrays, out,
                                select_every=10 if args.select_every is None else args.select_every,
                                backup_every=args.backup_every, progress=args.progress, overwrite=args.overwrite,
@@ -294,7 +295,7 @@ def train_gan(args) -> int:
     if args.select_samples is None:
         args.select_samples = 20_000
     data = load_gan_dataset(cfg.dataset, data=args.data, drop_bad_rows=args.drop_bad_rows)
-    summary = train_matgan(cfg, data.train().counts[: args.limit], args.out or RUNS / "iMatGAN" / cfg.dataset,
+    summary = train_matgan(cfg, data.train().counts[: args.limit], args.out or default_output(args, RUNS / "iMatGAN" / cfg.dataset),
                            select_samples=args.select_samples, backup_every=args.backup_every,
                            progress=args.progress, overwrite=args.overwrite,
                            record={"data": args.data, "limit": args.limit})
