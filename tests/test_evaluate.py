@@ -148,7 +148,8 @@ def test_cli_bad_input(tmp_path, capsys):
                  "-o", str(tmp_path / "o")]) == 2
     assert main(["check", "Xx2"]) == 2
     assert main(["check", "NaCl", "CuZn"]) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == ["0,NaCl,True,True", "1,CuZn,True,True"]
+    shown = capsys.readouterr().out.splitlines()  # named as predict names them: argument 1, 2, ...
+    assert shown == ["argument,formula,cn,en", "1,NaCl,True,True", "2,CuZn,True,True"]
 
 
 @pytest.mark.parametrize("text, message", [

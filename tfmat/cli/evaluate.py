@@ -40,7 +40,7 @@ def register(sub) -> None:
     c = sub.add_parser("check", help="charge neutrality and electronegativity balance of formulas (SMACT rules)",
                        description="Check every formula of a CSV (its 'formula' column, or its only column) or "
                                    "of the command line; writes line,formula,cn,en (the file's line, the header "
-                                   "being line 1) or row,formula,cn,en (command-line position from 0) to -o or "
+                                   "being line 1) or argument,formula,cn,en (command-line position from 1) to -o or "
                                    "prints it.")
     c.add_argument("formulas", nargs="*", help="formulas (or give --input)")
     c.add_argument("--input", metavar="FILE", help="CSV with a 'formula' column (or only one column)")
@@ -152,8 +152,8 @@ def check(args) -> int:
         table = read_formula_table(args.input)
         texts, where, numbers = table.formula.tolist(), "line", table.line.to_numpy()
     else:
-        texts, where = list(args.formulas), "row"
-        numbers = np.arange(len(texts))
+        texts, where = list(args.formulas), "argument"  # as predict names them, from 1
+        numbers = np.arange(1, len(texts) + 1)
     res = check_formulas(texts, rules_named(args.rules))
     for r in res.rejects[:10]:
         print(f"{where} {numbers[r.row]} {r.text!r}: {r.reason}", file=sys.stderr)
