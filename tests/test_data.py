@@ -82,7 +82,9 @@ def test_thesis_layout_and_dict_literal_lines(tmp_path):
     (folder / "train_formula.csv").write_text(
         'reduced_cell_formula\n"{\'K\': 2.0, \'U\': 1.0, \'F\': 6.0}"\n{\'Fe\': 2.0, \'O\': 3.0}\nNaCl\n'
         "\nFe\nQq2O\n")
-    ds = load_gan_dataset("ICSD", data=tmp_path)
+    with pytest.raises(DataError, match=r"line 6: 'Fe': single element \(2 bad rows in all\).*--drop-bad-rows"):
+        load_gan_dataset("ICSD", data=tmp_path)
+    ds = load_gan_dataset("ICSD", data=tmp_path, drop_bad_rows=True)
     assert sorted(ds.formulas) == sorted(["K2UF6", "Fe2O3", "NaCl"])
     assert [(r.row, r.reason) for r in ds.rejects] == [(6, "single element"), (7, "unknown element 'Qq'")]
 

@@ -60,8 +60,9 @@ def test_readme_training_examples_leave_check_point_byte_identical(tmp_path, mon
     (tmp_path / "check_point").symlink_to(ROOT / "check_point")
     embedded = pd.read_csv(ROOT / "data" / "mp_band_gap.csv.gz", keep_default_na=False)
     embedded.sample(300, random_state=0).to_csv(tmp_path / "small.csv", index=False)
-    (tmp_path / "my_icsd_formulas.csv").write_text(
-        "formula\n" + "\n".join(embedded.formula[embedded.formula.str.len() < 12][:200]) + "\n")
+    from tfmat.data import load_gan_dataset
+    (tmp_path / "my_icsd_formulas.csv").write_text(  # a formula list the 85 × 8 matrix holds, as the ICSD's
+        "formula\n" + "\n".join(load_gan_dataset("MP").formulas[:200]) + "\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TFMAT_RUNS", raising=False)
     for argv in examples:

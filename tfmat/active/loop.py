@@ -163,8 +163,8 @@ def fit_screening(counts: np.ndarray, gaps: np.ndarray, cfg: ActiveConfig, work:
         write_csv(labels, pd.DataFrame({"formula": formulas_from_counts(counts), "band_gap": gaps}))
         config = CNNConfig(data_name="MP", attribute="band_gap", data=str(labels), epochs=cfg.cnn_epochs,
                            seed=cfg.seed, fractions=32)
-        if not (work / "model").is_dir():
-            run_training(config, work, work / "model", log=lambda _: None)
+        if not (work / "model").is_dir():  # the run itself in work/cnn, bound to its labels
+            run_training(config, work / "cnn", work / "model", log=lambda _: None)
         predictor = Predictor(work / "model")
         return lambda c: predictor.predict_counts(c)[0].astype(np.float64) if len(c) else np.zeros(0)
     from sklearn.ensemble import RandomForestRegressor
