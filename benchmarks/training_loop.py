@@ -1,7 +1,7 @@
 """The project's training loop (:func:`tfmat.training.fit`, which resumes exactly) against Keras's
 ``Model.fit`` on the same MatGAN-MP steps: interleaved repeats, median and range.
 
-    python benchmarks/training_loop.py [--steps 150] [--repeats 5] [--out benchmarks/training_loop.json]
+    python benchmarks/training_loop.py [--steps 150] [--repeats 7] [--out benchmarks/training_loop.json]
 
 Two MatGAN-MP models (thesis layout, batch 32, real embedded formulas) each run
 a warm-up epoch (tracing), then take turns, the order alternating: every
@@ -28,7 +28,7 @@ from tfmat.training import fit
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", default="benchmarks/training_loop.json")
     args = parser.parse_args()
 

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+import weakref
 from pathlib import Path
 from typing import Callable
 
@@ -129,11 +130,7 @@ def fit(model, data, epochs: int, callbacks=(), *, validation=None, verbose: int
     if backup is not None and (first or skip) and first < epochs:
         (log or _stderr)(f"resuming from {backup.dir} at epoch {first + 1}, batch {skip}")
 
-    @tf.function(jit_compile=bool(getattr(model, "jit_compile", False)), reduce_retracing=True)
-    def step(batch):
-        strategy.run(model.train_step, args=(batch,))
-        return model.get_metrics_result()
-
+    step = _train_function(model, strategy)
     cardinality = int(data(first).cardinality()) if first < epochs else -1
     listed = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
                                           epochs=epochs, steps=cardinality if cardinality > 0 else None, model=model)
@@ -145,12 +142,18 @@ def fit(model, data, epochs: int, callbacks=(), *, validation=None, verbose: int
         if not resumed:
             model.reset_metrics()
         listed.on_epoch_begin(epoch)
-        batches = data(epoch)
-        if resumed:
-            batches = batches.skip(skip)
-        for i, batch in enumerate(strategy.experimental_distribute_dataset(batches), start=skip if resumed else 0):
+        batches = data(epoch).skip(skip if resumed else 0)
+        left = int(batches.cardinality())  # < 0: not known before the data runs out
+        iterator = iter(strategy.experimental_distribute_dataset(batches))
+        i = skip if resumed else 0
+        while left != 0:
             listed.on_train_batch_begin(i)
-            listed.on_train_batch_end(i, step(batch))
+            try:
+                logs = step(iterator)
+            except (StopIteration, tf.errors.OutOfRangeError):
+                break
+            listed.on_train_batch_end(i, logs)
+            i, left = i + 1, left - 1
             if model.stop_training:
                 break
         logs = {k: float(v) for k, v in model.get_metrics_result().items()}
@@ -162,6 +165,25 @@ def fit(model, data, epochs: int, callbacks=(), *, validation=None, verbose: int
             break
     listed.on_train_end(logs)
     return model.history
+
+
+_TRAIN_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _train_function(model, strategy):
+    """One training step on the next batch of an iterator, traced once per model and strategy (as
+    ``Model.fit`` keeps its ``train_function``): the batch is read inside the graph."""
+    cached = _TRAIN_FUNCTIONS.get(model)
+    if cached is not None and cached[0] is strategy:
+        return cached[1]
+
+    @tf.function(jit_compile=bool(getattr(model, "jit_compile", False)), reduce_retracing=True)
+    def step(iterator):
+        strategy.run(model.train_step, args=(next(iterator),))
+        return model.get_metrics_result()
+
+    _TRAIN_FUNCTIONS[model] = (strategy, step)
+    return step
 
 
 def _stderr(message: str) -> None:
