@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 
 import numpy as np
@@ -50,7 +51,8 @@ def main() -> None:
     summary = {name: {"median": float(np.median(v)), "min": float(min(v)), "max": float(max(v)), "repeats": v}
                for name, v in ms.items()}
     ratio = summary["tfmat.training.fit"]["median"] / summary["keras Model.fit"]["median"]
-    write_json(args.out, {"what": "MatGAN-MP train steps (thesis layout, batch 32), ms per step",
+    write_json(args.out, {"command": " ".join(["python", "benchmarks/training_loop.py", *sys.argv[1:]]),
+                          "what": "MatGAN-MP train steps (thesis layout, batch 32), ms per step",
                           "steps_per_repeat": args.steps, "loops": summary, "ratio_of_medians": ratio,
                           "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}})
     for name, s in summary.items():
