@@ -37,7 +37,8 @@ def test_train_writes_checkpoint_config_metrics_and_logs(tmp_path):
     metrics = pd.read_csv(out / "metrics.csv")
     assert metrics.epoch.tolist() == [0, 1]
     assert {"d_loss", "g_loss", "gp", "wasserstein", "decoded", "unique", "cn_en", "distinct",
-            "distinct_cn_en", "score", "seconds"} <= set(metrics.columns)
+            "distinct_cn_en", "arity_tv", "element_tv", "score", "seconds"} <= set(metrics.columns)
+    assert metrics[["arity_tv", "element_tv"]].stack().between(0, 1).all()
     assert np.isfinite(metrics.drop(columns="epoch").to_numpy()).all() and (metrics.seconds > 0).all()
     assert (out / "generator.keras").is_file() and (out / "generator_last.keras").is_file()
     assert any((out / "logs").iterdir())

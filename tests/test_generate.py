@@ -115,3 +115,13 @@ def test_sample_quality_counts_what_sample_batches_yields(gan_dir):
     assert f == {"decoded": n / 2500, "unique": distinct / n, "cn_en": int(valid.sum()) / n,
                  "distinct": distinct / 2500, "distinct_cn_en": distinct_valid / 2500}
     assert 0 < f["decoded"] < 1 and 0 < f["unique"] <= 1
+    # against the training set: the total-variation distances of the decoded samples' arity and element mix
+    from tfmat.data import load_gan_dataset
+
+    train = load_gan_dataset("MP").train().counts
+    mixed = sample_quality(generator, 2500, seed=3, batch_size=1000, reference=train).figures()
+    arity = lambda c: np.bincount((c > 0).sum(axis=1), minlength=9)[1:9] / len(c)  # noqa: E731
+    share = lambda c: (c > 0).sum(axis=0) / (c > 0).sum()  # noqa: E731
+    assert mixed["arity_tv"] == pytest.approx(0.5 * np.abs(arity(counts) - arity(train)).sum(), abs=1e-12)
+    assert mixed["element_tv"] == pytest.approx(0.5 * np.abs(share(counts) - share(train)).sum(), abs=1e-12)
+    assert {k: mixed[k] for k in f} == f and 0 < mixed["arity_tv"] < 1

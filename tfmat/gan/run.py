@@ -48,7 +48,8 @@ def prepare_run(out: Path, cfg, data_sha256: str, overwrite: bool = False) -> No
 
 def selection_callbacks(gan, out: Path, samples: int, seed: int, train_counts: np.ndarray) -> list:
     """Callbacks writing the latest generator and, with ``samples`` > 0, the best-scoring one
-    (:data:`SELECTION_GAP`), judged on ``samples`` draws of fixed noise (``seed``)."""
+    (:data:`SELECTION_GAP`), judged on ``samples`` draws of fixed noise (``seed``). Each epoch's figures,
+    the arity and element total-variation distances from ``train_counts`` among them, go to its logs."""
     from ..chemistry import THESIS, check
     from ..training import KeepBest, SaveEachEpoch
     from .sampling import sample_quality
@@ -58,7 +59,7 @@ def selection_callbacks(gan, out: Path, samples: int, seed: int, train_counts: n
     reference = check(train_counts, THESIS).shares()["en"]
 
     def measure():
-        f = sample_quality(gan.generator, samples, seed=seed).figures()
+        f = sample_quality(gan.generator, samples, seed=seed, reference=train_counts).figures()
         inside = abs(f["cn_en"] - reference) <= SELECTION_GAP
         return {**f, "score": f["distinct"] - (0.0 if inside else 1.0)}
 

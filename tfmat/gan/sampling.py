@@ -17,6 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from ..composition import DECODE_TOLERANCE, Decoded, decode
+from ..elements import N_ELEMENTS
 from ..io import atomic_path
 
 GENERATOR_FILE = "generator.keras"  # the generator a run ships: its best epoch when selection is on
@@ -109,21 +110,28 @@ class SampleQuality:
     unique: int  # distinct formulas among the decoded samples
     cn_en: int  # decoded samples that are charge-neutral and electronegativity-balanced
     unique_cn_en: int  # distinct formulas among those
+    mix: dict[str, float] | None = None  # arity_tv, element_tv: the decoded samples' mix against a reference
 
     def figures(self) -> dict[str, float]:
         """Shares: ``decoded`` of samples, ``unique`` and ``cn_en`` of decoded, ``distinct`` and
-        ``distinct_cn_en`` (distinct CN+EN formulas) per sample."""
+        ``distinct_cn_en`` (distinct CN+EN formulas) per sample; with a reference, ``arity_tv`` and
+        ``element_tv``."""
         d = max(self.decoded, 1)
         return {"decoded": self.decoded / self.samples, "unique": self.unique / d, "cn_en": self.cn_en / d,
-                "distinct": self.unique / self.samples, "distinct_cn_en": self.unique_cn_en / self.samples}
+                "distinct": self.unique / self.samples, "distinct_cn_en": self.unique_cn_en / self.samples,
+                **(self.mix or {})}
 
 
-def sample_quality(generator, n: int = 20_000, seed: int = 0, batch_size: int = GENERATION_BATCH, rules=None) -> SampleQuality:
-    """Score ``n`` samples (noise seed ``seed``); CN+EN under ``rules`` (thesis rules by default)."""
+def sample_quality(generator, n: int = 20_000, seed: int = 0, batch_size: int = GENERATION_BATCH, rules=None,
+                   reference: np.ndarray | None = None) -> SampleQuality:
+    """Score ``n`` samples (noise seed ``seed``); CN+EN under ``rules`` (thesis rules by default). With
+    ``reference`` ((N, 85) counts, the training set), the total-variation distances of the decoded samples'
+    arity and element mix from it (:func:`tfmat.evaluation.metrics.total_variations`)."""
     from ..chemistry import THESIS, check
 
     valid_of: dict[str, bool] = {}
     samples = decoded = cn_en = 0
+    kept = []
     for batch in sample_batches(generator, n, seed, batch_size):
         samples += len(batch.rows) + len(batch.rejects)
         decoded += len(batch.formulas)
@@ -131,4 +139,12 @@ def sample_quality(generator, n: int = 20_000, seed: int = 0, batch_size: int = 
             valid = check(batch.counts, rules or THESIS).en
             cn_en += int(valid.sum())
             valid_of.update(zip(batch.formulas, valid.tolist()))
-    return SampleQuality(samples, decoded, len(valid_of), cn_en, sum(valid_of.values()))
+            if reference is not None:
+                kept.append(np.asarray(batch.counts, np.int8))
+    mix = None
+    if reference is not None:
+        from ..evaluation.metrics import total_variations
+
+        tv = total_variations(np.concatenate(kept) if kept else np.zeros((0, N_ELEMENTS), np.int8), reference)
+        mix = {"arity_tv": tv["arity_total_variation"], "element_tv": tv["element_total_variation"]}
+    return SampleQuality(samples, decoded, len(valid_of), cn_en, sum(valid_of.values()), mix)
