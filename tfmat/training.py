@@ -326,5 +326,4 @@ def run_callbacks(out_dir: str | os.PathLike, backup_every: int | None = None,
 
 def completed_epochs(out_dir: str | os.PathLike) -> int:
     """Epochs a run in ``out_dir`` has finished (0 when it has no backup)."""
-    meta = Path(out_dir) / BACKUP_DIR / META_FILE
-    return int(json.loads(meta.read_text())["epoch"]) if meta.is_file() else 0
+    return Backup(Path(out_dir) / BACKUP_DIR).position()[0]
