@@ -87,6 +87,12 @@ def test_validity_and_distributions(mp):
     assert same["element_frequency"]["O"]["train"] == pytest.approx((train.counts[:, SYMBOL_TO_INDEX["O"]] > 0).mean())
     blind = metrics.distributions(sample_counts(5000, seed=1), train.counts)
     assert blind["element_total_variation"] > 0.2
+    # only binaries: the arity distance is the share of training formulas that are not binary
+    binaries = metrics.total_variations(train.counts[metrics.arity_of(train.counts) == 2], train.counts)
+    assert binaries["arity_total_variation"] == pytest.approx(1 - (metrics.arity_of(train.counts) == 2).mean())
+    # no formula at all is as far from the training mix as a mix can be
+    assert metrics.total_variations(train.counts[:0], train.counts) == {"arity_total_variation": 1.0,
+                                                                        "element_total_variation": 1.0}
 
 
 def test_evaluate_library(mp, oqmd, generated):

@@ -5,7 +5,8 @@ import tensorflow as tf
 
 from tfmat.gan.adversarial import gradient_penalty
 from tfmat.gan.config import ARCHITECTURES, THESIS_CONFIGS, GanConfig
-from tfmat.gan.matgan import _output_padding, build_critic, build_generator, build_matgan, layer_shapes
+from tfmat.gan.matgan import (MatGAN, _output_padding, build_critic, build_generator, build_matgan,
+                              decoded_straight_through, layer_shapes)
 
 # SPEC §3, written out from the thesis tables (not from ARCHITECTURES)
 SPEC_SHAPES = {
@@ -40,8 +41,21 @@ def test_layer_shapes_match_thesis_tables(arch):
     assert fc.units == np.prod(spec["generator"][0])
 
 
+def test_the_public_code_layouts_have_its_parameter_counts():
+    """GAN-MP as the public code lays it out has 873,042 trainable parameters (generator + batch-norm
+    critic); ours adds the 32 of a norm after the critic's first conv. The critic ends at (22, 4, 128)."""
+    def trainable(model):
+        return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+    g, c = build_generator("mp_code"), build_critic("mp_code", "batch")
+    assert trainable(g) + trainable(c) - 2 * 16 == 873_042
+    assert [s for _, s in layer_shapes(c)][-1] == (22, 4, 128)
+    assert [s for _, s in layer_shapes(build_generator("oqmd_code"))] == [
+        (6, 4, 256), (11, 8, 128), (11, 8, 128), (22, 8, 64), (22, 8, 64), (43, 8, 32), (43, 8, 32), (85, 8, 1)]
+
+
 def test_signal_config_is_between_the_two_and_datasets_map_to_configs():
-    sizes = {a: build_generator(a).count_params() + build_critic(a).count_params() for a in ARCHITECTURES}
+    sizes = {a: build_generator(a).count_params() + build_critic(a).count_params() for a in ("mp", "signal", "oqmd")}
     assert sizes["mp"] < sizes["signal"] < sizes["oqmd"]
     assert [s for _, s in layer_shapes(build_generator("signal"))][-1] == (85, 8, 1)
     assert {db: c.architecture for db, c in THESIS_CONFIGS.items()} == {
@@ -73,6 +87,30 @@ def test_critic_normalisation_option(norm, layer):
         build_critic("mp", "group")
 
 
+def test_presence_head_scores_which_elements_a_sample_holds():
+    """With the presence head the critic's score moves with a row's largest cell alone: adding a faint
+    element (0.3 in one cell) changes it through the head, with the conv path held fixed at zero."""
+    import keras
+
+    plain, c = build_critic("mp"), build_critic("mp", presence=True)
+    assert c.count_params() == plain.count_params() + 85 * 64 + 64 + 64
+    assert c.get_layer("presence").output.shape[1:] == (85,)
+    for layer in c.layers:  # silence everything but the presence path
+        if layer.name.startswith("conv") and layer.weights:
+            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    x = np.zeros((2, 85, 8, 1), np.float32)
+    x[:, 10, 0] = x[:, 7, 2] = 1.0
+    x[1, 30, 4] = 0.3
+    score = keras.ops.convert_to_numpy(c(x, training=False))[:, 0]
+    rows = x[..., 0].max(-1)
+    w1, b1 = c.get_layer("presence_fc").get_weights()
+    h = rows @ w1 + b1
+    h = np.where(h > 0, h, 0.2 * h)
+    w, b = c.get_layer("score").get_weights()
+    assert np.allclose(score, h @ w[-64:, 0] + b[0], atol=1e-4)
+    assert abs(score[1] - score[0]) > 1e-6
+
+
 def test_gradient_penalty_of_a_linear_critic():
     # D(x) = <w, x>: the gradient is w everywhere, so GP = (‖w‖ − 1)² exactly
     w = tf.constant(np.random.default_rng(0).normal(size=(85, 8, 1)), tf.float32)
@@ -97,6 +135,36 @@ def test_gradient_penalty_interpolates_uniformly_per_sample():
     assert np.allclose(eps, eps[:, :1])  # one weight per sample
     e = eps[:, 0]
     assert e.min() >= 0 and e.max() <= 1 and abs(e.mean() - 0.5) < 0.02 and abs(e.var() - 1 / 12) < 0.005
+
+
+def test_the_decoded_critic_sees_what_decoding_reads_with_the_matrices_gradient():
+    """Forward: the one-hot matrix of the counts decode_counts reads (a faint 0.3 cell counts, a 0.1
+    one does not); backward: the gradient passes as through the identity."""
+    from tfmat.composition import decode_counts
+
+    m = np.random.default_rng(0).uniform(0, 0.19, (64, 85, 8, 1)).astype(np.float32)
+    m[:, 3, 2] = 0.95
+    m[:, 20, 0] = 0.3
+    m[::2, 40, 5] = 0.7
+    x = tf.constant(m)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        hard = decoded_straight_through(x)
+        loss = tf.reduce_sum(2.0 * hard)
+    counts = decode_counts(m)
+    want = np.zeros_like(m[..., 0])
+    rows, elements = np.nonzero(counts)
+    want[rows, elements, counts[rows, elements] - 1] = 1
+    assert np.array_equal(hard.numpy()[..., 0], want)
+    assert np.allclose(tape.gradient(loss, x).numpy(), 2.0)
+
+
+def test_the_decoded_critic_setting_trains_and_survives_its_config():
+    gan = build_matgan(GanConfig(batch_size=8, seed=1, decoded_critic=True))
+    assert isinstance(gan, MatGAN) and gan.decoded_critic
+    real = tf.one_hot(tf.random.uniform((8, 85), 0, 3, dtype=tf.int32) - 1, 8)[..., None]
+    assert np.isfinite(float(gan.train_step(real)["d_loss"]))
+    assert MatGAN.from_config(gan.get_config()).decoded_critic
 
 
 def test_train_step_updates_both_networks_and_tracks_metrics():

@@ -61,14 +61,28 @@ def test_the_kept_generator_is_the_best_scoring_epoch(tmp_path):
     metrics = pd.read_csv(out / "metrics.csv")
     best = json.loads((out / "generator.keras.json").read_text())
     assert best["epoch"] == int(metrics.score.idxmax()) and best["distinct"] > 0
-    # the score is the distinct share, less 1 outside 5 points of the training set's CN+EN share
+    # the score is the distinct share less both mix distances, less 4 outside 5 points of the training CN+EN share
     reference = check(load_gan_dataset("MP").train().counts[:3200], THESIS).shares()["en"]
     inside = (metrics.cn_en - reference).abs() <= 0.05
-    assert np.allclose(metrics.score, metrics.distinct - np.where(inside, 0.0, 1.0))
+    assert np.allclose(metrics.score, metrics.distinct - metrics.arity_tv - metrics.element_tv
+                       - np.where(inside, 0.0, 4.0))
     again = sample_quality(load_generator(out), 3000, seed=0).figures()
     assert again == pytest.approx({k: best[k] for k in again}, abs=2e-3)
     last = sample_quality(load_generator(out / "generator_last.keras"), 3000, seed=0).figures()
     assert last["distinct"] == pytest.approx(metrics.distinct.iloc[-1], abs=2e-3)
+
+
+def test_selection_prefers_the_training_mix_over_more_distinct_many_element_formulas():
+    """An epoch that is more distinct per sample but far from the training arity mix ranks below one
+    close to it; any epoch outside the CN+EN gap ranks below every epoch inside."""
+    from tfmat.gan.run import selection_score
+
+    skewed = {"distinct": 0.95, "arity_tv": 0.40, "element_tv": 0.15, "cn_en": 0.60}
+    matched = {"distinct": 0.80, "arity_tv": 0.05, "element_tv": 0.05, "cn_en": 0.60}
+    assert selection_score(matched, 0.62) > selection_score(skewed, 0.62)
+    worst_inside = {"distinct": 0.0, "arity_tv": 1.0, "element_tv": 1.0, "cn_en": 0.62}
+    best_outside = {"distinct": 1.0, "arity_tv": 0.0, "element_tv": 0.0, "cn_en": 0.70}
+    assert selection_score(worst_inside, 0.62) > selection_score(best_outside, 0.62)
 
 
 def test_a_run_without_backup_is_kept_unless_overwrite(tmp_path, capsys):

@@ -62,7 +62,8 @@ def _dataset(name: str) -> str:
 def _defaults_table() -> str:
     from ..gan.config import THESIS_CONFIGS
 
-    fields = ["architecture", *OVERRIDES, "critic_norm", "jit_compile", "strategy"]
+    fields = ["architecture", *OVERRIDES, "critic_norm", "critic_presence", "decoded_critic",
+              "jit_compile", "strategy"]
     head = "thesis defaults per dataset (every one is overridable by the flag of the same name):\n"
     rows = [f"  {db:<12}" + " ".join(f"{f}={getattr(c, f)}" for f in fields) for db, c in THESIS_CONFIGS.items()]
     from ..gan.config import CCCGanConfig, CrystalGanConfig
@@ -107,6 +108,13 @@ def register(sub) -> None:
     p.add_argument("--architecture", choices=sorted(ARCHITECTURES), help="network size (default: per DB)")
     p.add_argument("--critic-norm", choices=("batch", "layer", "none"),
                    help="critic normalisation: batch (thesis code) or layer (default, measured)")
+    p.add_argument("--critic-presence", dest="critic_presence", action=argparse.BooleanOptionalAction,
+                   help="MatGAN: give the critic each element row's largest cell as well, so that it sees which "
+                        "elements a sample holds and how many (default: per DB, below)")
+    p.add_argument("--decoded-critic", dest="decoded_critic", action=argparse.BooleanOptionalAction,
+                   help="MatGAN: the critic scores each generated matrix as decoding reads it (one-hot, with the "
+                        "gradient of the matrix), so that a faint cell decoding counts weighs as a real element "
+                        "(default: per DB, below)")
     p.add_argument("--jit-compile", dest="jit_compile", action=argparse.BooleanOptionalAction,
                    help="compile train_step with XLA (default: per DB, below)")
     p.add_argument("--strategy", choices=STRATEGIES,
@@ -117,7 +125,8 @@ def register(sub) -> None:
     add_drop_bad_rows(p)
     p.add_argument("--select-samples", type=int, default=None, metavar="N",
                    help="after each epoch score N samples (fixed noise) and keep as generator.keras the epoch "
-                        "with the most distinct decoded formulas per sample among those whose CN+EN share is "
+                        "with the most distinct decoded formulas per sample less the arity and element "
+                        "total-variation distances from the training set, among those whose CN+EN share is "
                         "within 5 points of the training set's; the latest epoch is generator_last.keras; 0 keeps "
                         "the latest epoch as generator.keras (default: 20000). CCCGAN: N samples over its 8 most frequent "
                         "compositions, kept by the share that is valid and has the requested counts (default: 800)")
@@ -194,7 +203,8 @@ def config_from_args(args):
     if extra:
         raise UsageError(f"--{extra[0].replace('_', '-')} applies to CCCGAN only")
 
-    flags = {f: getattr(args, f) for f in [*OVERRIDES, "architecture", "critic_norm", "jit_compile", "strategy"]}
+    flags = {f: getattr(args, f) for f in [*OVERRIDES, "architecture", "critic_norm", "critic_presence",
+                                          "decoded_critic", "jit_compile", "strategy"]}
     cfg = replace(THESIS_CONFIGS[args.database], **{k: v for k, v in flags.items() if v is not None})
     for name in ("epochs", "batch_size", "critic_steps", "latent_dim"):
         if getattr(cfg, name) < 1:

@@ -110,7 +110,9 @@ def arity_distribution(counts: np.ndarray, max_arity: int = 8) -> np.ndarray:
 def total_variations(generated: np.ndarray, train: np.ndarray) -> dict[str, float]:
     """The formula mix of (N, 85) ``generated`` counts against ``train``'s: the total-variation distance
     between their arity distributions (1..8 elements) and between their element-occurrence distributions
-    (each element's share of all element occurrences). 0 is the same mix, 1 disjoint."""
+    (each element's share of all element occurrences). 0 is the same mix, 1 disjoint, as is no formula."""
+    if not len(generated):
+        return {"arity_total_variation": 1.0, "element_total_variation": 1.0}
     ef_g, ef_t = element_frequency(generated), element_frequency(train)
     p_g, p_t = ef_g / max(ef_g.sum(), 1e-12), ef_t / max(ef_t.sum(), 1e-12)
     return {"arity_total_variation": float(0.5 * np.abs(arity_distribution(generated) - arity_distribution(train)).sum()),

@@ -48,6 +48,20 @@ ARCHITECTURES: dict[str, Architecture] = {
          _g(1, 3, (1, 1), 85)),
         (_g(16, 3, (1, 1), 85), _g(32, 3, (2, 1), 43), _g(64, 3, (2, 1), 22), _g(96, 3, (2, 1), 11),
          _g(192, 5, (2, 2), 6, 4))),
+    # The public MatGAN code's layouts, where they differ from the thesis tables: its MP critic keeps 43 rows
+    # through three convs and scores (22, 4, 128) features; its OQMD generator refines at each height before
+    # halving the channels. (That code also leaves the critic's first conv unnormalised.)
+    "mp_code": Architecture(
+        (6, 4, 128),
+        (_g(64, 5, (2, 2), 11), _g(32, 3, (2, 1), 22), _g(16, 3, (2, 1), 43), _g(1, 3, (2, 1), 85)),
+        (_g(16, 3, (1, 1), 85), _g(16, 3, (2, 1), 43), _g(32, 3, (1, 1), 43), _g(64, 3, (1, 1), 43),
+         _g(128, 5, (2, 2), 22, 4))),
+    "oqmd_code": Architecture(
+        (6, 4, 256),
+        (_g(128, 5, (2, 2), 11), _g(128, 3, (1, 1), 11), _g(64, 3, (2, 1), 22), _g(64, 3, (1, 1), 22),
+         _g(32, 3, (2, 1), 43), _g(32, 3, (1, 1), 43), _g(1, 3, (2, 1), 85)),
+        (_g(32, 3, (1, 1), 85), _g(32, 3, (2, 1), 43), _g(64, 3, (1, 1), 43), _g(64, 3, (2, 1), 22),
+         _g(128, 3, (1, 1), 22), _g(128, 3, (2, 1), 11), _g(256, 5, (2, 2), 6, 4))),
 }
 
 
@@ -68,6 +82,8 @@ class GanConfig(SavedConfig):
     epochs: int = 1000
     gp_weight: float = 10.0
     critic_norm: str = DEFAULT_CRITIC_NORM
+    critic_presence: bool = False  # the critic's element-presence head (tfmat.gan.matgan.build_critic)
+    decoded_critic: bool = False  # the critic scores fakes as decoding reads them (tfmat.gan.matgan.MatGAN)
     seed: int = 0
     jit_compile: bool = False
     strategy: str = "auto"

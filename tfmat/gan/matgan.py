@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import keras
 
+from ..composition import DECODE_TOLERANCE
 from ..elements import MAX_COUNT, N_ELEMENTS
-from .adversarial import Adversarial
+from .adversarial import Adversarial, CriticInput
 from .config import ARCHITECTURES, DEFAULT_CRITIC_NORM, GanConfig
 
 LEAK = 0.2
+PRESENCE_UNITS = 64
 
 
 def _output_padding(size_in: int, size_out: int, kernel: int, stride: int) -> int:
@@ -86,8 +88,14 @@ def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str =
 
 
 def build_critic(architecture: str = "mp", norm: str = DEFAULT_CRITIC_NORM, name: str = "critic",
-                 synchronized: bool = False) -> keras.Model:
-    """(85, 8, 1) → one score; normalisation + leaky ReLU (0.2) after every conv."""
+                 synchronized: bool = False, presence: bool = False) -> keras.Model:
+    """(85, 8, 1) → one score; normalisation + leaky ReLU (0.2) after every conv.
+
+    ``presence`` adds the element-presence head: each element row's largest cell (how present the
+    element is, 0 or 1 in real data) through a dense layer of ``PRESENCE_UNITS``, joined to the conv
+    features before the score. It lets the critic see at once which elements a sample holds and how
+    many, which strided convolutions over the element axis only see piecewise.
+    """
     arch = ARCHITECTURES[architecture]
     inp = keras.Input((N_ELEMENTS, MAX_COUNT, 1), name="matrix")
     x = inp
@@ -99,6 +107,12 @@ def build_critic(architecture: str = "mp", norm: str = DEFAULT_CRITIC_NORM, name
             x = normalise(x)
         x = keras.layers.LeakyReLU(LEAK, name=f"conv{i + 1}_lrelu")(x)
     x = keras.layers.Flatten(name="flatten")(x)
+    if presence:
+        rows = keras.layers.Reshape((N_ELEMENTS, MAX_COUNT), name="rows")(inp)
+        present = keras.layers.GlobalMaxPooling1D(data_format="channels_first", name="presence")(rows)
+        present = keras.layers.Dense(PRESENCE_UNITS, name="presence_fc")(present)
+        present = keras.layers.LeakyReLU(LEAK, name="presence_lrelu")(present)
+        x = keras.layers.Concatenate(name="join")([x, present])
     x = keras.layers.Dense(1, name="score")(x)
     return keras.Model(inp, x, name=name)
 
@@ -109,8 +123,38 @@ def layer_shapes(model: keras.Model) -> list[tuple[str, tuple]]:
     return [(layer.name, tuple(layer.output.shape[1:])) for layer in model.layers if isinstance(layer, kinds)]
 
 
-def build_matgan(config: GanConfig) -> Adversarial:
-    """A compiled WGAN-GP (:class:`~tfmat.gan.adversarial.Adversarial`) of one generator and one
+def decoded_straight_through(matrices, tol: float = DECODE_TOLERANCE):
+    """Generated matrices as decoding reads them, with the gradient of the matrices themselves.
+
+    Forward: per element row a 1 at the best cell when it is ≥ 1 − ``tol`` (ties aside, what
+    :func:`tfmat.composition.decode_counts` keeps), 0 elsewhere. Backward: the identity.
+    """
+    import tensorflow as tf
+
+    best = tf.reduce_max(matrices, axis=2, keepdims=True)
+    hard = tf.cast((matrices >= best) & (matrices >= 1.0 - tol), matrices.dtype)
+    return matrices + tf.stop_gradient(hard - matrices)
+
+
+@keras.saving.register_keras_serializable("tfmat")
+class MatGAN(Adversarial):
+    """The MatGAN WGAN-GP. With ``decoded_critic`` the critic scores the fakes as decoding reads them
+    (:func:`decoded_straight_through`): a faint cell that decoding counts as an element weighs as much
+    as a real one."""
+
+    def __init__(self, *args, decoded_critic: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decoded_critic = bool(decoded_critic)
+
+    def critic_inputs(self, data, fakes) -> dict:
+        return {"critic": CriticInput(data, decoded_straight_through(fakes) if self.decoded_critic else fakes)}
+
+    def get_config(self):
+        return {**super().get_config(), "decoded_critic": self.decoded_critic}
+
+
+def build_matgan(config: GanConfig) -> MatGAN:
+    """A compiled WGAN-GP (:class:`MatGAN`) of one generator and one
     critic for ``config``, optimizer slots built. Call inside ``strategy.scope()`` under ``tf.distribute``:
     with several replicas the batch norms are synchronised, so that they see the global batch as on one
     device and every replica keeps the same moving statistics.
@@ -119,9 +163,11 @@ def build_matgan(config: GanConfig) -> Adversarial:
 
     keras.utils.set_random_seed(config.seed)
     sync = tf.distribute.get_strategy().num_replicas_in_sync > 1
-    gan = Adversarial({"generator": build_generator(config.architecture, config.latent_dim, synchronized=sync)},
-                      {"critic": build_critic(config.architecture, config.critic_norm, synchronized=sync)},
-                      critic_steps=config.critic_steps, gp_weight=config.gp_weight, seed=config.seed, name="matgan")
+    gan = MatGAN({"generator": build_generator(config.architecture, config.latent_dim, synchronized=sync)},
+                      {"critic": build_critic(config.architecture, config.critic_norm, synchronized=sync,
+                                          presence=config.critic_presence)},
+                 critic_steps=config.critic_steps, gp_weight=config.gp_weight, seed=config.seed,
+                 decoded_critic=config.decoded_critic, name="matgan")
     adam = lambda lr: keras.optimizers.Adam(lr, beta_1=config.beta_1, beta_2=config.beta_2)  # noqa: E731
     gan.compile(optimizers={"generator": adam(config.g_lr), "critic": adam(config.d_lr)},
                 jit_compile=config.jit_compile)

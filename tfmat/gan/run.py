@@ -25,9 +25,11 @@ from ..io import claim_run, clear_run, data_hash, record_run, write_json
 from .config import GanConfig
 from .sampling import GENERATOR_FILE, LAST_GENERATOR_FILE
 
-# What picks a run's generator.keras: the most distinct decoded formulas per sample among the epochs whose
-# CN+EN share (thesis rules) is within SELECTION_GAP of the training set's; epochs outside it rank below all
-# inside. A generator that decodes, varies and keeps the data's chemistry.
+# What picks a run's generator.keras: the most distinct decoded formulas per sample, less the arity and element
+# total-variation distances of the samples' mix from the training set's, among the epochs whose CN+EN share
+# (thesis rules) is within SELECTION_GAP of the training set's; epochs outside it rank below all inside.
+# A generator that decodes, varies, keeps the data's chemistry and its mix of formulas: distinct per sample
+# alone rewards many-element formulas, which are combinatorially more diverse.
 SELECTION_GAP = 0.05
 WORKERS_DIR = "workers"
 
@@ -46,6 +48,13 @@ def prepare_run(out: Path, cfg, data_sha256: str, overwrite: bool = False) -> No
     claim_run(out, {**cfg.identity(), "data_sha256": data_sha256}, keep=(WORKERS_DIR,))
 
 
+def selection_score(figures: dict, reference_cn_en: float) -> float:
+    """An epoch's rank (:data:`SELECTION_GAP`): ``distinct − arity_tv − element_tv`` (between −2 and 1),
+    less 4 when its CN+EN share lies more than the gap from ``reference_cn_en``."""
+    inside = abs(figures["cn_en"] - reference_cn_en) <= SELECTION_GAP
+    return figures["distinct"] - figures["arity_tv"] - figures["element_tv"] - (0.0 if inside else 4.0)
+
+
 def selection_callbacks(gan, out: Path, samples: int, seed: int, train_counts: np.ndarray) -> list:
     """Callbacks writing the latest generator and, with ``samples`` > 0, the best-scoring one
     (:data:`SELECTION_GAP`), judged on ``samples`` draws of fixed noise (``seed``). Each epoch's figures,
@@ -60,8 +69,7 @@ def selection_callbacks(gan, out: Path, samples: int, seed: int, train_counts: n
 
     def measure():
         f = sample_quality(gan.generator, samples, seed=seed, reference=train_counts).figures()
-        inside = abs(f["cn_en"] - reference) <= SELECTION_GAP
-        return {**f, "score": f["distinct"] - (0.0 if inside else 1.0)}
+        return {**f, "score": selection_score(f, reference)}
 
     return [KeepBest(out / GENERATOR_FILE, "score", save=gan.generator.save, measure=measure),
             SaveEachEpoch(out / LAST_GENERATOR_FILE, gan.generator.save)]
