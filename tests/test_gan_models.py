@@ -196,6 +196,23 @@ def test_config_round_trip():
     assert GanConfig.from_dict(cfg.to_dict()) == cfg
 
 
+def test_a_run_recorded_before_the_added_settings_resumes_at_their_defaults(tmp_path):
+    """A run directory whose identity predates critic_presence and decoded_critic binds a default config
+    (they made what the defaults make) but refuses one that turns either on, naming it."""
+    import json
+
+    from tfmat.errors import UsageError
+    from tfmat.io import claim_run
+
+    cfg = GanConfig()
+    old = {k: v for k, v in cfg.to_dict().items() if k not in (*GanConfig.RERUN_FREE, *GanConfig.ADDED)}
+    (tmp_path / "identity.json").write_text(json.dumps(old))
+    claim_run(tmp_path, cfg.identity())
+    with pytest.raises(UsageError, match="decoded_critic"):
+        claim_run(tmp_path, GanConfig(decoded_critic=True).identity())
+    assert "critic_presence" in GanConfig(critic_presence=True).identity()
+
+
 def test_gradient_penalty_of_a_nested_sample_shares_one_weight_per_sample():
     # D(x, y) = (‖x‖² + ‖y‖²)/2 has gradient (x̂, ŷ); with real = 0, fake = 1 both are ε·1, one ε per sample
     seen = []

@@ -7,12 +7,17 @@ import dataclasses
 class SavedConfig:
     """Mixin for dataclass configs: :meth:`to_dict` for ``config.json``, :meth:`from_dict` back (keys
     that are not fields, such as those of older versions, are ignored). :meth:`identity` is what binds a
-    run directory to its settings: every field but those in ``RERUN_FREE``, which a rerun may change."""
+    run directory to its settings: every field but those in ``RERUN_FREE``, which a rerun may change,
+    and those in ``ADDED`` while they hold their default (settings newer than some runs on disk: a run
+    recorded before them made what their default makes, so it still resumes)."""
 
     RERUN_FREE: tuple[str, ...] = ()
+    ADDED: tuple[str, ...] = ()
 
     def identity(self) -> dict:
-        return {k: v for k, v in self.to_dict().items() if k not in self.RERUN_FREE}
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        return {k: v for k, v in self.to_dict().items()
+                if k not in self.RERUN_FREE and not (k in self.ADDED and v == defaults[k])}
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

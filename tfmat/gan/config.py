@@ -90,6 +90,7 @@ class GanConfig(SavedConfig):
 
     # a rerun may extend the epochs and move to other devices; any other change starts another run
     RERUN_FREE = ("epochs", "strategy", "jit_compile")
+    ADDED = ("critic_presence", "decoded_critic")
 
 
 
