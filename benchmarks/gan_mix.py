@@ -56,13 +56,14 @@ def train(name: str, epochs: int, work: Path) -> Path:
     return out
 
 
-def read(formulas: list[str], dataset) -> dict:
-    """The fixed evaluation's figures of one list of decoded formulas (repeats kept)."""
+def read(formulas: list[str], samples: int, dataset) -> dict:
+    """The fixed evaluation's figures of the decoded formulas (repeats kept) of ``samples`` draws."""
     from tfmat.evaluation.report import evaluate
 
     s = evaluate(formulas, dataset).summary
     dist, nov, val = s["distributions"], s["novelty"], s["validity"]["generated"]
-    return {"distinct_per_sample": None, "cn": round(val["cn"], 4), "cn_en": round(val["both"], 4),
+    return {"decoded": round(len(formulas) / samples, 4), "distinct_per_sample": round(nov["distinct"] / samples, 4),
+            "cn": round(val["cn"], 4), "cn_en": round(val["both"], 4),
             "arity_tv": round(dist["arity_total_variation"], 4),
             "element_tv": round(dist["element_total_variation"], 4),
             "arity_shares": {k: round(v["generated"], 4) for k, v in dist["arity"].items()},
@@ -78,8 +79,7 @@ def generated_row(run: Path, samples: int, dataset) -> dict:
     formulas: list[str] = []
     for batch in sample_batches(load_generator(run / LAST_GENERATOR_FILE), samples, seed=EVAL_SEED):
         formulas += batch.formulas
-    row = {"decoded": round(len(formulas) / samples, 4), **read(formulas, dataset)}
-    row["distinct_per_sample"] = round(row["distinct"] / samples, 4)
+    row = read(formulas, samples, dataset)
     metrics = pd.read_csv(run / "metrics.csv")
     keep = ["epoch", "decoded", "distinct", "cn_en", "arity_tv", "element_tv", "seconds"]
     row["per_epoch"] = [{k: (int(r[k]) + 1 if k == "epoch" else round(float(r[k]), 4)) for k in keep}
@@ -95,9 +95,7 @@ def baseline_row(samples: int, dataset) -> dict:
 
     counts = reduce_counts(sample_counts(samples, (2, 3, 4), seed=EVAL_SEED))
     formulas = formulas_from_counts(counts)
-    row = {"decoded": 1.0, **read(formulas, dataset)}
-    row["distinct_per_sample"] = round(row["distinct"] / samples, 4)
-    return row
+    return read(formulas, samples, dataset)
 
 
 def main(argv=None) -> int:

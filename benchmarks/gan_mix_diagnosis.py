@@ -30,7 +30,7 @@ EDGES = [0.0, 0.05, 0.2, 0.5, 0.7, 0.9, 1.0]
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--gan", default=str(ROOT / "check_point" / "iMatGAN" / "MP"))
+    ap.add_argument("--gan", default="check_point/iMatGAN/MP")
     ap.add_argument("--dataset", default="MP")
     ap.add_argument("--samples", type=int, default=10 * BATCH)
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
@@ -65,8 +65,7 @@ def main(argv=None) -> int:
         modes[name] = {"decoded": round(len(d.formulas) / args.samples, 4),
                        "arity_tv": round(tv["arity_total_variation"], 4),
                        "element_tv": round(tv["element_total_variation"], 4)}
-    result = {"command": " ".join(["python", *sys.argv]), "gan": str(Path(args.gan).relative_to(ROOT))
-              if Path(args.gan).resolve().is_relative_to(ROOT) else args.gan, "samples": args.samples,
+    result = {"command": " ".join(["python", *sys.argv]), "gan": args.gan, "samples": args.samples,
               "noise_seed": 11,
               "train_arity_shares": {str(k + 1): round(float(v), 4) for k, v in enumerate(arity_distribution(train))},
               "row_max_share": {f"{a}-{b}": round(float(h) / row_max.size, 5) for a, b, h in zip(EDGES, EDGES[1:], hist)},

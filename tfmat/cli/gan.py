@@ -59,11 +59,14 @@ def _dataset(name: str) -> str:
     return canon
 
 
+# MatGAN settings given by their own flags rather than OVERRIDES
+MATGAN_CHOICES = ("architecture", "critic_norm", "critic_presence", "decoded_critic", "jit_compile", "strategy")
+
+
 def _defaults_table() -> str:
     from ..gan.config import THESIS_CONFIGS
 
-    fields = ["architecture", *OVERRIDES, "critic_norm", "critic_presence", "decoded_critic",
-              "jit_compile", "strategy"]
+    fields = ["architecture", *OVERRIDES, *MATGAN_CHOICES[1:]]
     head = "thesis defaults per dataset (every one is overridable by the flag of the same name):\n"
     rows = [f"  {db:<12}" + " ".join(f"{f}={getattr(c, f)}" for f in fields) for db, c in THESIS_CONFIGS.items()]
     from ..gan.config import CCCGanConfig, CrystalGanConfig
@@ -203,8 +206,7 @@ def config_from_args(args):
     if extra:
         raise UsageError(f"--{extra[0].replace('_', '-')} applies to CCCGAN only")
 
-    flags = {f: getattr(args, f) for f in [*OVERRIDES, "architecture", "critic_norm", "critic_presence",
-                                          "decoded_critic", "jit_compile", "strategy"]}
+    flags = {f: getattr(args, f) for f in [*OVERRIDES, *MATGAN_CHOICES]}
     cfg = replace(THESIS_CONFIGS[args.database], **{k: v for k, v in flags.items() if v is not None})
     for name in ("epochs", "batch_size", "critic_steps", "latent_dim"):
         if getattr(cfg, name) < 1:

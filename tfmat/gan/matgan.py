@@ -164,8 +164,8 @@ def build_matgan(config: GanConfig) -> MatGAN:
     keras.utils.set_random_seed(config.seed)
     sync = tf.distribute.get_strategy().num_replicas_in_sync > 1
     gan = MatGAN({"generator": build_generator(config.architecture, config.latent_dim, synchronized=sync)},
-                      {"critic": build_critic(config.architecture, config.critic_norm, synchronized=sync,
-                                          presence=config.critic_presence)},
+                 {"critic": build_critic(config.architecture, config.critic_norm, synchronized=sync,
+                                         presence=config.critic_presence)},
                  critic_steps=config.critic_steps, gp_weight=config.gp_weight, seed=config.seed,
                  decoded_critic=config.decoded_critic, name="matgan")
     adam = lambda lr: keras.optimizers.Adam(lr, beta_1=config.beta_1, beta_2=config.beta_2)  # noqa: E731
