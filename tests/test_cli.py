@@ -34,3 +34,20 @@ def test_screen_bad_arguments_exit_2(tmp_path):
     assert proc.returncode == 2 and "no such file" in proc.stderr
     proc = run("screen.py", "--gap-min", "3", "-o", str(tmp_path / "o"))
     assert proc.returncode == 2 and "--gap-min" in proc.stderr
+
+
+def test_matgan_flags_reach_the_config():
+    """The MatGAN settings with their own flags land in the run's config; unset ones keep the DB's values."""
+    import argparse
+
+    from tfmat.cli import gan
+
+    parser = argparse.ArgumentParser()
+    gan.register(parser.add_subparsers())
+    cfg = gan.config_from_args(parser.parse_args(["train-gan", "MP", "--decoded-critic", "--critic-presence",
+                                                  "--architecture", "mp_code", "--critic-norm", "batch"]))
+    assert (cfg.decoded_critic, cfg.critic_presence, cfg.architecture, cfg.critic_norm) == (True, True, "mp_code",
+                                                                                           "batch")
+    plain = gan.config_from_args(parser.parse_args(["train-gan", "OQMD"]))
+    assert (plain.decoded_critic, plain.critic_presence, plain.architecture, plain.batch_size) == (False, False,
+                                                                                                  "oqmd", 512)
