@@ -278,8 +278,7 @@ def screen(config: ScreenConfig, out_dir: str | Path, overwrite: bool = False) -
 
 
 def _predict(model, features: np.ndarray, fractions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    each = model.member_predictions(features, fractions)
-    return each.mean(axis=1), each.std(axis=1)
+    return model.estimate(model.member_predictions(features, fractions))
 
 
 def table_5_1(candidates: pd.DataFrame, top: int = 20) -> pd.DataFrame:

@@ -10,26 +10,37 @@ from . import (UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags,
 
 
 def register(sub) -> None:
-    from ..cnn.config import ATTRIBUTES, SOURCES, CNNConfig
+    from ..cnn.config import ARCHITECTURES, ATTRIBUTES, SOURCES, CNNConfig
 
     d = CNNConfig()
-    t = sub.add_parser("train-cnn", help="train the thesis CNN on Magpie 22×6 features (SPEC §6)",
+    t = sub.add_parser("train-cnn", help="train a property model: the thesis CNN on Magpie 22×6 features (SPEC §6) or element attention",
                        description="Train the screening CNN. Defaults follow the thesis: table 4.2 batch size "
                                    "and learning rate per attribute (band gap 256 / 0.01, formation energy "
                                    "512 / 0.1, others 512 / 0.001), Adam, 1000 epochs, best test R² kept.")
     t.add_argument("--data_name", "--data-name", dest="data_name", default="MP", type=str.upper, choices=SOURCES)
     t.add_argument("--attribute", default="band_gap", choices=ATTRIBUTES)
-    t.add_argument("--lr", type=float, default=None, help="learning rate (default: table 4.2)")
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default: table 4.2; attention 5e-4)")
     t.add_argument("--epochs", type=int, default=d.epochs)
     t.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int, default=None,
-                   help="batch size (default: table 4.2)")
+                   help="batch size (default: table 4.2; attention 256)")
     t.add_argument("--folds", type=int, default=d.folds, help="K-fold cross-validation (1: one seeded split)")
     t.add_argument("--repeats", type=int, default=d.repeats, help="repeat the cross-validation R times")
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--holdout", type=float, default=d.holdout,
                    help="fraction set aside before the folds to score the fold ensemble (default 0)")
-    t.add_argument("--loss", default=d.loss, choices=("mse", "mae", "huber"))
-    t.add_argument("--schedule", default=d.schedule, choices=("constant", "cosine"))
+    t.add_argument("--calibration", type=float, default=d.calibration,
+                   help="fraction set aside before the folds to calibrate the ensemble's uncertainty, so that "
+                        "1σ covers about 68%% of errors (default 0: the raw spread)")
+    t.add_argument("--arch", default=d.arch, choices=ARCHITECTURES,
+                   help="thesis: the table 4.1 CNN on the 22×6 Magpie matrix; attention: self-attention over "
+                        "the elements of a formula (default thesis)")
+    t.add_argument("--loss", default=None, choices=("mse", "mae", "huber"),
+                   help="default mse (thesis), mae (attention)")
+    t.add_argument("--schedule", default=None, choices=("constant", "cosine"),
+                   help="default constant (thesis), cosine (attention)")
+    t.add_argument("--width", type=int, default=d.width, help="attention: token width (default %(default)s)")
+    t.add_argument("--heads", type=int, default=d.heads, help="attention: heads per block (default %(default)s)")
+    t.add_argument("--blocks", type=int, default=d.blocks, help="attention: encoder blocks (default %(default)s)")
     t.add_argument("--filters", type=int, default=d.filters, help="channels of each convolution (thesis 32)")
     t.add_argument("--dense", type=int, default=d.dense, help="width of the hidden FC layer (thesis 32)")
     t.add_argument("--fractions", type=int, default=d.fractions,
@@ -89,7 +100,8 @@ def _train(args) -> int:
                        epochs=args.epochs, folds=args.folds, repeats=args.repeats, seed=args.seed,
                        holdout=args.holdout, loss=args.loss, schedule=args.schedule, filters=args.filters,
                        dense=args.dense, fractions=args.fractions, data=args.data,
-                       label_range=args.label_range, drop_bad_rows=args.drop_bad_rows)
+                       label_range=args.label_range, drop_bad_rows=args.drop_bad_rows, arch=args.arch,
+                       width=args.width, heads=args.heads, blocks=args.blocks, calibration=args.calibration)
     out = Path(args.out) if args.out else default_output(args, RUNS / "cnn" / config.name)
     checkpoint = Path(args.checkpoint) if args.checkpoint else out / "model"
     start_training(args)

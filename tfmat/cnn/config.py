@@ -13,6 +13,12 @@ ATTRIBUTES = ("band_gap", "formation_energy", "delta_e", "stability", "volume_pa
 # Table 4.2 (batch size, learning rate); other attributes take the appendix defaults.
 TABLE_4_2 = {"band_gap": (256, 0.01), "formation_energy": (512, 0.1), "delta_e": (512, 0.1)}
 APPENDIX_DEFAULTS = (512, 1e-3)
+ARCHITECTURES = ("thesis", "attention")
+# the attention model's defaults (batch, learning rate, loss, schedule), for every attribute
+ATTENTION_DEFAULTS = (256, 5e-4, "mae", "cosine")
+# properties that cannot be negative: the attention model's output head is non-negative for them, and
+# every model's predictions of them are clipped at 0 (tfmat.cnn.predict)
+NON_NEGATIVE = ("band_gap", "stability", "volume_pa")
 THESIS_SPLIT_SEED = 520  # appendix code: inner train/test split
 
 
@@ -27,7 +33,15 @@ class CNNConfig(SavedConfig):
     scored after every epoch, where the thesis code scored it every 40
     batches). ``holdout`` sets
     a fraction aside before any of this, to score the ensemble of all fold
-    models on compositions none of them saw.
+    models on compositions none of them saw, and ``calibration`` another
+    fraction, on which only the ensemble's uncertainty is scaled
+    (:mod:`tfmat.cnn.calibration`).
+
+    ``arch`` is ``thesis`` (table 4.1, with ``filters``/``dense``/``fractions``)
+    or ``attention`` (:mod:`tfmat.models.attention`, with ``width``/``heads``/
+    ``blocks``); the batch size, learning rate, loss and schedule left unset
+    take the thesis's table 4.2 for the first and :data:`ATTENTION_DEFAULTS`
+    for the second.
     """
 
     data_name: str = "MP"
@@ -41,25 +55,39 @@ class CNNConfig(SavedConfig):
     validation_fraction: float = 0.1  # for folds == 1
     test_fraction: float = 0.1        # inner train/test split
     holdout: float = 0.0
-    loss: str = "mse"
-    schedule: str = "constant"        # or "cosine" (decay to 0 over the run)
+    loss: str | None = None           # None: mse (thesis), mae (attention)
+    schedule: str | None = None       # "constant" or "cosine" (decay to 0 over the run); None: by arch
     filters: int = 32
     dense: int = 32
     fractions: int = 0                # width of the element-fraction branch; 0: the thesis CNN
     data: str | None = None           # user CSV (required for ICSD)
     label_range: list[float] | None = None  # [lo, hi] a label must lie in; None: the property's physical range
     drop_bad_rows: bool = False       # leave out a user file's bad rows (listed in rejects.csv) instead of stopping
+    arch: str = "thesis"
+    width: int = 128                  # attention: token width
+    heads: int = 4                    # attention: heads per block
+    blocks: int = 3                   # attention: encoder blocks
+    calibration: float = 0.0          # fraction set aside to scale the ensemble's uncertainty
 
     RERUN_FREE = ("data",)  # a run is bound to its rows (their hash), not to the file's path
+    ADDED = ("arch", "width", "heads", "blocks", "calibration")
 
     def __post_init__(self):
         self.data_name = self.data_name.upper()
         self.attribute = normalise_attribute(self.attribute)
-        default_batch, default_lr = TABLE_4_2.get(self.attribute, APPENDIX_DEFAULTS)
+        if self.arch == "attention":
+            default_batch, default_lr, default_loss, default_schedule = ATTENTION_DEFAULTS
+        else:
+            default_batch, default_lr = TABLE_4_2.get(self.attribute, APPENDIX_DEFAULTS)
+            default_loss, default_schedule = "mse", "constant"
         if self.batch_size is None:
             self.batch_size = default_batch
         if self.lr is None:
             self.lr = default_lr
+        if self.loss is None:
+            self.loss = default_loss
+        if self.schedule is None:
+            self.schedule = default_schedule
         self.check()
 
     def check(self) -> None:
@@ -72,8 +100,12 @@ class CNNConfig(SavedConfig):
             problems.append("--epochs, --batch_size, --folds and --repeats must be positive")
         if self.folds == 2 or self.folds > 100:
             problems.append("--folds must be 1 (single split) or 3..100")
-        if not 0 <= self.holdout < 0.5:
-            problems.append("--holdout must be in [0, 0.5)")
+        if not 0 <= self.holdout < 0.5 or not 0 <= self.calibration < 0.5:
+            problems.append("--holdout and --calibration must be in [0, 0.5)")
+        if self.arch not in ARCHITECTURES:
+            problems.append(f"--arch must be one of {', '.join(ARCHITECTURES)}, not {self.arch!r}")
+        if self.width < 4 or self.width % 4 or self.heads < 1 or self.width % self.heads or self.blocks < 1:
+            problems.append("--width must be a positive multiple of 4 and of --heads; --blocks positive")
         if self.lr <= 0:
             problems.append("--lr must be positive")
         if self.fractions < 0 or self.filters < 1 or self.dense < 1:

@@ -8,7 +8,8 @@ implementation of the formula grammar (parentheses, hydrates, fractional
 amounts) in string ops; a client turns a formula into 118 numbers with a few
 lines of code in any language, and the Magpie statistics and the network run
 in-graph. Outputs: ``prediction`` (batch,) and ``uncertainty`` (batch,), the
-mean and standard deviation over the fold models.
+mean and standard deviation over the fold models, as :class:`Predictor`
+reports them (non-negative properties clipped at 0, the spread calibrated).
 """
 from __future__ import annotations
 
@@ -30,8 +31,13 @@ def serving_model(predictor: Predictor):
     positive = keras.ops.relu(amounts)
     fractions = positive / keras.ops.sum(positive, axis=1, keepdims=True)
     each = predictor.ensemble([MagpieLayer(name="magpie")(amounts), fractions])
+    if predictor.non_negative:
+        each = keras.ops.maximum(each, 0.0)
     mean = keras.ops.mean(each, axis=1)
     std = keras.ops.std(each, axis=1)
+    cal = predictor.calibration
+    if cal is not None:
+        std = std * cal["scale"] if cal["scale"] is not None else keras.ops.zeros_like(std) + cal["constant"]
     return keras.Model(amounts, {"prediction": mean, "uncertainty": std}, name="tfmat_cnn_serving")
 
 

@@ -2,8 +2,9 @@
 
 ```
 <dir>/config.json     CNNConfig, member list, units
-<dir>/scaler.json     per member: min and range of each of the 22×6 features (training rows)
+<dir>/scaler.json     per thesis-CNN member: min and range of each of the 22×6 features (training rows)
 <dir>/metrics.json    cross-validated scores
+<dir>/calibration.json the uncertainty's scale (tfmat.cnn.calibration), when calibration rows were set aside
 <dir>/domain.json     the training domain (tfmat.cnn.domain)
 <dir>/members/*.keras the fold models (scaling layer included)
 ```
@@ -29,9 +30,8 @@ def save_model_dir(path: str | Path, config: CNNConfig, member_files: list[Path]
     config, scalers, metrics and ``domain`` (a :class:`~tfmat.cnn.domain.Domain`)."""
     import keras
 
-    from ..models import cnn  # noqa: F401  registers the saved classes
-
     from ..io import atomic_dir
+    from ..models import attention, cnn  # noqa: F401  registers the saved classes
 
     with atomic_dir(path) as tmp:  # the model appears whole, or the one before stays
         (tmp / MEMBERS).mkdir()
@@ -39,14 +39,15 @@ def save_model_dir(path: str | Path, config: CNNConfig, member_files: list[Path]
         for src in member_files:
             name = src.parent.name + ".keras"
             trained = keras.saving.load_model(src)
-            weights_only = cnn.MagpieCNN.from_config(trained.get_config())  # uncompiled: no optimizer state
+            weights_only = type(trained).from_config(trained.get_config())  # uncompiled: no optimizer state
             weights_only.build(weights_only.input_shapes())
             weights_only.set_weights(trained.get_weights())
             weights_only.save(tmp / MEMBERS / name)
             names.append(name)
-            scaling = trained.scaling
-            scalers[name] = {"minimum": np.asarray(scaling.minimum).tolist(),
-                             "range": np.asarray(scaling.span).tolist()}
+            scaling = getattr(trained, "scaling", None)  # the thesis CNN's; the attention model has none
+            if scaling is not None:
+                scalers[name] = {"minimum": np.asarray(scaling.minimum).tolist(),
+                                 "range": np.asarray(scaling.span).tolist()}
         from ..data import PROPERTIES as DATASETS
 
         unit = DATASETS.get((config.data_name, config.attribute), (None, ""))[1]

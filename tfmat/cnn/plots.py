@@ -1,4 +1,4 @@
-"""Learning curves and parity plots of a CNN run."""
+"""Learning curves, parity and calibration plots of a CNN run."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,6 +54,25 @@ def parity(predictions: pd.DataFrame, path: str | Path, title: str = "") -> Path
     ax.set_ylabel("predicted")
     ax.set_title(title)
     ax.legend(markerscale=5)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def calibration(errors: np.ndarray, sigma: np.ndarray, path: str | Path, title: str = "") -> Path:
+    """Observed against expected coverage of the Gaussian intervals ±zσ (the diagonal is perfect)."""
+    from .calibration import coverage_curve
+
+    plt = _figure()
+    expected, observed = coverage_curve(errors, sigma)
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    ax.plot([0, 1], [0, 1], color="black", lw=0.8)
+    ax.plot(expected, observed, marker="o", ms=3)
+    ax.set_xlabel("expected coverage")
+    ax.set_ylabel("observed coverage")
+    ax.set_title(title)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

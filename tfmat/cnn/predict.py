@@ -17,18 +17,27 @@ class Predictor:
     """Loads a model directory once and predicts batches of formulas or counts.
 
     With several fold members the prediction is their mean and the
-    uncertainty their standard deviation (0 for a single model). Formula
-    predictions carry ``in_domain``: whether the formula lies inside the
-    model's training domain (:mod:`tfmat.cnn.domain`).
+    uncertainty their standard deviation (0 for a single model), scaled by
+    the model's ``calibration.json`` where it has one
+    (:mod:`tfmat.cnn.calibration`). Each member's predictions of a property
+    that cannot be negative (:data:`~tfmat.cnn.config.NON_NEGATIVE`: band
+    gap, energy above hull, volume) are clipped at 0, so the thesis CNN's
+    linear head never reports a negative band gap. Formula predictions carry
+    ``in_domain``: whether the formula lies inside the model's training
+    domain (:mod:`tfmat.cnn.domain`).
     """
 
     def __init__(self, model_dir: str | Path, batch_size: int = 16384):
         import keras
 
-        from ..models import cnn  # noqa: F401  registers the saved classes
+        from ..models import attention, cnn  # noqa: F401  registers the saved classes
+        from . import calibration
+        from .config import NON_NEGATIVE
 
         self.info, paths = read_model_dir(model_dir)
         self.model_dir, self.batch_size = resolve_model(model_dir), batch_size
+        self.non_negative = self.info["config"]["attribute"] in NON_NEGATIVE
+        self.calibration = calibration.read(self.model_dir)
         self.members = [keras.saving.load_model(p) for p in paths]
         self.unit = self.info.get("unit", "")
         inputs = [keras.Input(SHAPE, name="magpie"), keras.Input((N_Z,), name="fractions")]
@@ -61,11 +70,14 @@ class Predictor:
     @property
     def needs_fractions(self) -> bool:
         """Whether the members have the element-fraction branch (the shipped models do)."""
-        return any(m.fraction_units for m in self.members)
+        return any(m.needs_fractions for m in self.members)
 
     def member_predictions(self, features: np.ndarray, fractions: np.ndarray | None = None,
-                           progress=None) -> np.ndarray:
+                           progress=None, clip: bool = True) -> np.ndarray:
         """(N, members) predictions from (N, 22, 6) features and (N, 118) element fractions.
+
+        A non-negative property's predictions are clipped at 0 unless ``clip`` is false (the members' raw
+        outputs, as training scored them).
 
         ``fractions`` (see :func:`tfmat.features.element_fractions`) may be left
         out only for thesis-only models; :meth:`predict_compositions` computes both.
@@ -85,7 +97,14 @@ class Predictor:
             out.append(np.asarray(self._forward(features[i:i + step], fractions[i:i + step])))
             if progress is not None:
                 progress(len(out[-1]))
-        return np.concatenate(out).reshape(len(features), len(self.members))
+        each = np.concatenate(out).reshape(len(features), len(self.members))
+        return np.maximum(each, 0.0) if clip and self.non_negative else each
+
+    def estimate(self, each: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(prediction, uncertainty)`` from (N, members) predictions: their mean and (calibrated) spread."""
+        from . import calibration
+
+        return each.mean(axis=1), calibration.sigma(self.calibration, each.std(axis=1))
 
     def predict_compositions(self, comps: Compositions, progress=None) -> np.ndarray:
         """(N, members) predictions for a CSR batch."""
@@ -93,7 +112,8 @@ class Predictor:
 
     def predict_features(self, features: np.ndarray, fractions: np.ndarray | None = None) -> pd.DataFrame:
         each = self.member_predictions(features, fractions)
-        frame = pd.DataFrame({"prediction": each.mean(axis=1), "uncertainty": each.std(axis=1)})
+        mean, sigma = self.estimate(each)
+        frame = pd.DataFrame({"prediction": mean, "uncertainty": sigma})
         if each.shape[1] > 1:
             for j in range(each.shape[1]):
                 frame[f"member_{j}"] = each[:, j]
@@ -101,8 +121,7 @@ class Predictor:
 
     def predict_counts(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(prediction, uncertainty)`` for (N, 85) counts, the screening pipeline's fast path."""
-        each = self.predict_compositions(Compositions.from_counts(_checked_counts(counts)))
-        return each.mean(axis=1), each.std(axis=1)
+        return self.estimate(self.predict_compositions(Compositions.from_counts(_checked_counts(counts))))
 
     def predict(self, inputs: Sequence[str] | np.ndarray, progress=None) -> pd.DataFrame:
         """Predict formula strings or (N, 85) counts.
@@ -123,9 +142,8 @@ class Predictor:
             parsed = parse_formulas(list(inputs))
             comps, rows, texts, rejects = parsed.compositions, parsed.rows, parsed.texts, parsed.rejects
         features, fractions = magpie_features(comps), element_fractions(comps)
-        each = self.member_predictions(features, fractions, progress)
-        frame = pd.DataFrame({"row": rows, "formula": texts, "prediction": each.mean(axis=1),
-                              "uncertainty": each.std(axis=1)})
+        mean, sigma = self.estimate(self.member_predictions(features, fractions, progress))
+        frame = pd.DataFrame({"row": rows, "formula": texts, "prediction": mean, "uncertainty": sigma})
         why = self.outside(features, fractions)
         if why is not None:
             frame["in_domain"] = why == ""

@@ -42,12 +42,18 @@ class Split:
     validation: np.ndarray
 
 
+def set_aside(n: int, config: CNNConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(holdout, calibration, pool)`` rows of ``n`` compositions, seeded by ``config.seed``: the holdout
+    and calibration fractions come off one permutation before any fold sees a row."""
+    order = np.random.default_rng(config.seed).permutation(n)
+    n_hold, n_cal = int(round(config.holdout * n)), int(round(config.calibration * n))
+    return np.sort(order[:n_hold]), np.sort(order[n_hold:n_hold + n_cal]), order[n_hold + n_cal:]
+
+
 def make_splits(n: int, config: CNNConfig) -> tuple[np.ndarray, list[Split]]:
-    """``(holdout_rows, splits)`` for ``n`` distinct compositions, seeded by ``config.seed``."""
-    rng = np.random.default_rng(config.seed)
-    order = rng.permutation(n)
-    n_hold = int(round(config.holdout * n))
-    holdout, pool = np.sort(order[:n_hold]), order[n_hold:]
+    """``(holdout_rows, splits)`` for ``n`` distinct compositions, seeded by ``config.seed``; the folds
+    are drawn from the rows :func:`set_aside` leaves."""
+    holdout, _, pool = set_aside(n, config)
     splits = []
     for r in range(config.repeats):
         perm = np.random.default_rng([config.seed, r]).permutation(pool)
@@ -111,12 +117,10 @@ def train_member(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Sp
     import tensorflow as tf
 
     from ..data.pipeline import epoch_seed
-    from ..models.cnn import build_cnn
     from ..training import fit
 
     seed = config.seed + seed_offset
-    model = build_cnn(inputs[0][split.train], lr=config.lr, loss=config.loss, filters=config.filters,
-                      dense=config.dense, fraction_units=config.fractions, seed=seed)
+    model = build_model(config, inputs[0][split.train], seed)
     if config.schedule == "cosine":
         steps = config.epochs * int(np.ceil(len(split.train) / config.batch_size))
         model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(config.lr, steps)
@@ -125,6 +129,28 @@ def train_member(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Sp
     fit(model, lambda epoch: rows.shuffle(len(split.train), seed=epoch_seed(seed, epoch)).batch(config.batch_size),
         config.epochs, _callbacks(work, bar, backup_every), validation=test)
     return model
+
+
+def build_model(config: CNNConfig, train_features: np.ndarray, seed: int | None = None):
+    """The compiled model ``config.arch`` names; the thesis CNN's scaling is fitted to ``train_features``."""
+    from .config import NON_NEGATIVE
+
+    if config.arch == "attention":
+        from ..models.attention import build_attention
+
+        return build_attention(lr=config.lr, loss=config.loss, width=config.width, heads=config.heads,
+                               blocks=config.blocks, head="nonneg" if config.attribute in NON_NEGATIVE else "linear",
+                               seed=seed)
+    from ..models.cnn import build_cnn
+
+    return build_cnn(train_features, lr=config.lr, loss=config.loss, filters=config.filters, dense=config.dense,
+                     fraction_units=config.fractions, seed=seed)
+
+
+def describe(config: CNNConfig) -> str:
+    if config.arch == "attention":
+        return f"element attention, width {config.width}, {config.blocks} blocks of {config.heads} heads"
+    return "thesis CNN" if not config.fractions else f"CNN + fraction branch {config.fractions}"
 
 
 def take(inputs: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -167,7 +193,7 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
         log(f"{len(rejects)} bad row(s) of {config.data} left out (--drop-bad-rows), listed in {out / 'rejects.csv'}")
     log(f"{config.name}: {len(frame)} compositions, {len(splits)} fold model(s), holdout {len(holdout)}; "
         f"batch {config.batch_size}, lr {config.lr} ({config.schedule}), {config.epochs} epochs, loss {config.loss}, "
-        f"{'thesis CNN' if not config.fractions else f'CNN + fraction branch {config.fractions}'}")
+        f"{describe(config)}")
 
     fold_scores, member_files, oof = [], [], []
     todo = sum(not (out / "folds" / s.name / "scores.json").exists() for s in splits)
@@ -204,6 +230,18 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
     from .domain import Domain
 
     save_model_dir(checkpoint, config, member_files, metrics, domain=Domain.of(x, fractions))
+    _, calibration_rows, _ = set_aside(len(frame), config)
+    if len(calibration_rows):
+        from . import calibration
+        from .predict import Predictor
+
+        each = Predictor(checkpoint).member_predictions(x[calibration_rows], fractions[calibration_rows])
+        fitted = calibration.fit(each.mean(axis=1) - y[calibration_rows], each.std(axis=1))
+        write_json(checkpoint / calibration.FILE, fitted)
+        metrics["calibration"] = fitted
+        log(f"uncertainty calibrated on {len(calibration_rows)} rows: "
+            + (f"σ = {fitted['scale']:.3f} × spread" if fitted["scale"] is not None
+               else f"σ = {fitted['constant']:.4f}"))
     if len(holdout):
         from .predict import Predictor
 
@@ -222,6 +260,11 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
 
     learning_curves(epochs, out / "learning_curves.png", title=config.name)
     parity(predictions, out / "parity.png", title=config.name)
+    if len(holdout) and len(calibration_rows):
+        from .plots import calibration as calibration_plot
+
+        calibration_plot(hold["predicted"] - hold["target"], hold["uncertainty"], out / "calibration.png",
+                         title=f"{config.name}: holdout")
     log(f"validation MAE {metrics['validation_mean']['mae']:.4f} ± {metrics['validation_mean']['mae_std']:.4f}"
         + (f"; holdout ensemble MAE {metrics['holdout_ensemble']['mae']:.4f}" if len(holdout) else ""))
     return metrics
@@ -233,11 +276,15 @@ def ensemble_scores(y: np.ndarray, ens: pd.DataFrame) -> dict:
     from ..models.cnn import scores
 
     members = [c for c in ens.columns if c.startswith("member_")]
-    return {"holdout_ensemble": {**scores(y, ens["prediction"]), "mean_uncertainty": float(ens["uncertainty"].mean())},
+    from .calibration import coverage
+
+    errors = ens["prediction"].to_numpy() - np.asarray(y, float)
+    return {"holdout_ensemble": {**scores(y, ens["prediction"]), "mean_uncertainty": float(ens["uncertainty"].mean()),
+                                 "coverage_1sigma": coverage(errors, ens["uncertainty"])},
             "holdout_members": _mean_scores([scores(y, ens[c]) for c in members]) if members else None}
 
 
-def score_holdout(model_dir: str | Path, validation: bool = False) -> dict:
+def score_holdout(model_dir: str | Path, validation: bool = False, clip: bool = True) -> dict:
     """Recompute a trained ensemble's holdout scores from its directory and its data.
 
     The holdout is the rows :func:`make_splits` sets aside for the config saved in
@@ -245,6 +292,8 @@ def score_holdout(model_dir: str | Path, validation: bool = False) -> dict:
     ``compositions``, ``holdout_rows`` and the keys of :func:`ensemble_scores`.
     With ``validation``, also ``validation_mean`` and ``validation_pooled``: each
     member scored on its own validation fold (members are named after their split).
+    ``clip=False`` scores the members' raw outputs, as training did, before
+    :class:`Predictor` clips a non-negative property at 0.
     """
     from ..data import load_property_dataset
     from ..models.cnn import scores
@@ -260,10 +309,11 @@ def score_holdout(model_dir: str | Path, validation: bool = False) -> dict:
     holdout, splits = make_splits(len(frame), config)
     rows = np.arange(len(frame)) if validation else holdout
     comps = parse_formulas(frame["formula"].to_numpy()[rows].tolist()).compositions
-    each = predictor.member_predictions(magpie_features(comps), element_fractions(comps))
+    each = predictor.member_predictions(magpie_features(comps), element_fractions(comps), clip=clip)
     y = frame["target"].to_numpy(np.float32)[rows]
     at = np.searchsorted(rows, holdout)
-    ens = pd.DataFrame({"prediction": each[at].mean(axis=1), "uncertainty": each[at].std(axis=1)})
+    mean, sigma = predictor.estimate(each[at])
+    ens = pd.DataFrame({"prediction": mean, "uncertainty": sigma})
     for j in range(each.shape[1] if each.shape[1] > 1 else 0):
         ens[f"member_{j}"] = each[at, j]
     out = {"compositions": len(frame), "holdout_rows": len(holdout), **ensemble_scores(y[at], ens)}
@@ -297,5 +347,5 @@ def _epoch_table(out: Path, splits: list[Split]) -> pd.DataFrame:
     return table[["fold", "epoch"] + [c for c in table.columns if c not in ("fold", "epoch")]]
 
 
-__all__ = ["Split", "make_splits", "load_features", "take", "train_member", "run_training", "ensemble_scores",
+__all__ = ["Split", "set_aside", "make_splits", "build_model", "describe", "load_features", "take", "train_member", "run_training", "ensemble_scores",
            "score_holdout"]

@@ -120,6 +120,10 @@ class MagpieCNN(keras.Model):
     def call(self, x, training=False):
         return self.layer_outputs(x, training=training)[-1][1]
 
+    @property
+    def needs_fractions(self) -> bool:
+        return bool(self.fraction_units)
+
     def input_shapes(self):
         """The shape(s) ``build`` expects: features, plus fractions for the fraction variant."""
         return [(None, *SHAPE), (None, N_Z)] if self.fraction_units else (None, *SHAPE)

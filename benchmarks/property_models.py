@@ -1,0 +1,221 @@
+"""Property models on published and extrapolation splits, side by side with a random forest.
+
+    python benchmarks/property_models.py --split matbench --model rf            # every fold of one cell
+    python benchmarks/property_models.py --split matbench --model attention --fold 0
+    python benchmarks/property_models.py --list                                 # what is done, what is left
+
+Splits (``../shared/data/open``):
+
+* ``matbench``: ``mp/mp_gap.csv`` (106,113 rows, matbench_mp_gap) in file order,
+  ``KFold(5, shuffle=True, random_state=18012019)`` over the rows, as Matbench
+  did: polymorphs of one formula may fall on both sides of a fold.
+* ``matbench_grouped``: the same KFold over the distinct compositions (first
+  appearance order), every row of a composition on its side: no formula is
+  ever both trained on and scored.
+* ``lanthanides``: ``mp_gap.csv``, every formula with an element La–Lu scored,
+  trained on all the others (one fold): a family of elements the model has
+  never seen.
+* ``oqmd``: OQMD formation enthalpy, the CrabNet train / val / test files;
+  the models train on train, the neural models keep their best epoch on val,
+  all are scored on test.
+
+Models: ``rf`` (scikit-learn random forest, 100 trees, on the 132 Magpie
+features), ``thesis`` (the shipped thesis CNN's settings, :data:`THESIS_FLAGS`)
+and ``attention`` (:mod:`tfmat.models.attention`, :data:`ATTENTION_FLAGS`).
+The neural models keep the epoch with the best R² on 10% of their training
+rows (the val file for ``oqmd``). A cell is one (split, model, fold); its
+scores — MAE on all rows and on non-metals (target > 0) for band gaps, the
+share of negative raw predictions, wall seconds — go into
+``benchmarks/property_models.json`` as soon as it finishes, with the
+machine. Working state lives in ``runs/benchmarks/property_models/``; a killed
+cell resumes there.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "data" / "open"
+JSON = ROOT / "benchmarks" / "property_models.json"
+WORK = ROOT / "runs" / "benchmarks" / "property_models"
+MATBENCH_SEED = 18012019
+LANTHANIDES = ("La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu")
+SPLITS = ("matbench", "matbench_grouped", "lanthanides", "oqmd")
+MODELS = ("rf", "thesis", "attention")
+# the shipped thesis CNN's settings (check_point/CNN/MP_band_gap/config.json)
+THESIS_FLAGS = dict(arch="thesis", epochs=80, batch_size=256, lr=0.002, loss="mae", schedule="cosine",
+                    fractions=64, dense=64)
+# one fold of MP band gap in about an hour on two CPU cores
+ATTENTION_FLAGS = dict(arch="attention", epochs=60, width=128, heads=4, blocks=3)
+OQMD_EPOCHS = {"thesis": 35, "attention": 20}
+PUBLISHED = {
+    "matbench": {"unit": "eV", "CrabNet (Matbench leaderboard, composition only)": 0.27,
+                 "RF-SCM/Magpie (Matbench leaderboard)": 0.35},
+    "oqmd": {"unit": "eV/atom", "CrabNet (paper)": 0.031, "ElemNet (CrabNet paper)": 0.049,
+             "RF (CrabNet paper)": 0.083},
+}
+
+
+def load(split: str):
+    """``(formulas, targets, folds, attribute)``: folds is a list of (name, train_rows, select_rows or None,
+    score_rows)."""
+    from sklearn.model_selection import KFold
+
+    if split == "oqmd":
+        parts = [pd.read_csv(SHARED / "oqmd" / f"formation_enthalpy_{p}.csv") for p in ("train", "val", "test")]
+        frame = pd.concat(parts, ignore_index=True)
+        edges = np.cumsum([0] + [len(p) for p in parts])
+        rows = [np.arange(edges[i], edges[i + 1]) for i in range(3)]
+        return frame.formula.to_numpy(str), frame.target.to_numpy(np.float32), \
+            [("test", rows[0], rows[1], rows[2])], "delta_e"
+    frame = pd.read_csv(SHARED / "mp" / "mp_gap.csv")
+    formulas, y = frame.formula.to_numpy(str), frame.target.to_numpy(np.float32)
+    kfold = KFold(5, shuffle=True, random_state=MATBENCH_SEED)
+    if split == "matbench":
+        return formulas, y, [(f"k{k}", tr, None, te) for k, (tr, te) in enumerate(kfold.split(formulas))], "band_gap"
+    from tfmat.composition import formulas_of, parse_formulas
+
+    comps = parse_formulas(list(formulas)).compositions
+    if split == "matbench_grouped":
+        keys = np.array(formulas_of(comps))
+        distinct, first, group = np.unique(keys, return_index=True, return_inverse=True)
+        order = np.argsort(first)                      # distinct compositions in order of first appearance
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        folds = []
+        for k, (tr, te) in enumerate(kfold.split(order)):
+            in_test = np.isin(rank[group], te)
+            folds.append((f"k{k}", np.flatnonzero(~in_test), None, np.flatnonzero(in_test)))
+        return formulas, y, folds, "band_gap"
+    if split == "lanthanides":
+        from tfmat.elements import Z_OF
+
+        dense = comps.dense()
+        cols = [Z_OF[e] - 1 for e in LANTHANIDES]
+        held = (dense[:, cols] > 0).any(axis=1)
+        return formulas, y, [("held_out", np.flatnonzero(~held), None, np.flatnonzero(held))], "band_gap"
+    raise SystemExit(f"unknown split {split!r}; one of {', '.join(SPLITS)}")
+
+
+def features(formulas: np.ndarray):
+    from tfmat.composition import parse_formulas
+    from tfmat.features import element_fractions, magpie_features
+
+    parsed = parse_formulas(list(formulas))
+    if parsed.rejects:
+        raise SystemExit(f"unreadable formula: {parsed.rejects[0]}")
+    return magpie_features(parsed.compositions).astype(np.float32), element_fractions(parsed.compositions)
+
+
+def fit_rf(x, y, train):
+    from sklearn.ensemble import RandomForestRegressor
+
+    rf = RandomForestRegressor(n_estimators=100, n_jobs=os.cpu_count(), random_state=0)
+    rf.fit(x[train].reshape(len(train), -1), y[train])
+    return lambda rows: rf.predict(x[rows].reshape(len(rows), -1))
+
+
+def fit_neural(model: str, split: str, fold: str, inputs, y, train, select, attribute):
+    from tfmat.cnn import CNNConfig, Split, train_member
+
+    flags = dict(THESIS_FLAGS if model == "thesis" else ATTENTION_FLAGS)
+    if split == "oqmd":
+        flags["epochs"] = OQMD_EPOCHS[model]
+    if select is None:  # 10% of the training rows choose the kept epoch
+        perm = np.random.default_rng(520).permutation(train)
+        n = len(perm) // 10
+        select, train = np.sort(perm[:n]), np.sort(perm[n:])
+    source = "OQMD" if split == "oqmd" else "MP"
+    config = CNNConfig(data_name=source, attribute=attribute, **flags)
+    work = WORK / split / model / fold
+    net = train_member(inputs, y, Split(fold, train, select, select), config, work, backup_every=500)
+    return lambda rows: np.asarray(net.predict((inputs[0][rows], inputs[1][rows]), batch_size=8192,
+                                               verbose=0)).ravel(), flags
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+
+
+def score(y, pred, band_gap: bool) -> dict:
+    from tfmat.models.cnn import scores
+
+    out = {"mae": scores(y, pred)["mae"], "r2": scores(y, pred)["r2"], "rows": int(len(y)),
+           "negative_share": float(np.mean(pred < 0))}
+    if band_gap:
+        clipped = np.maximum(pred, 0)
+        metal = y <= 0
+        out.update(mae_clipped=float(np.mean(np.abs(clipped - y))),
+                   mae_nonmetals=float(np.mean(np.abs(clipped[~metal] - y[~metal]))), nonmetal_rows=int((~metal).sum()))
+    return out
+
+
+def record(split: str, model: str, fold: str, result: dict) -> None:
+    from tfmat.io import write_json
+
+    data = json.loads(JSON.read_text()) if JSON.exists() else {"published": PUBLISHED, "cells": {}}
+    data["published"] = PUBLISHED
+    data["cells"].setdefault(split, {}).setdefault(model, {})[fold] = result
+    for s, models in data["cells"].items():
+        data.setdefault("summary", {})[s] = {
+            m: {"folds": len(cells), "mae": float(np.mean([c["mae_clipped" if "mae_clipped" in c else "mae"]
+                                                           for c in cells.values()]))}
+            for m, cells in models.items()}
+    write_json(JSON, data)
+
+
+def run(split: str, model: str, only: str | None) -> None:
+    formulas, y, folds, attribute = load(split)
+    x, f = features(formulas)
+    for name, train, select, test in folds:
+        if only is not None and name != only:
+            continue
+        start = time.perf_counter()
+        flags = {"n_estimators": 100}
+        if model == "rf":
+            predict = fit_rf(x, y, train if select is None else np.concatenate([train, select]))
+        else:
+            predict, flags = fit_neural(model, split, name, (x, f), y, train, select, attribute)
+        pred = predict(test)
+        result = {**score(y[test], pred, attribute == "band_gap"), "train_rows": int(len(train)),
+                  "seconds": round(time.perf_counter() - start, 1), "settings": flags, "machine": machine(),
+                  "command": f"python benchmarks/property_models.py --split {split} --model {model} --fold {name}"}
+        record(split, model, name, result)
+        print(f"{split} {model} {name}: MAE {result.get('mae_clipped', result['mae']):.4f} "
+              f"({result['seconds']:.0f} s, {len(train)} training rows)", flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=SPLITS)
+    parser.add_argument("--model", choices=MODELS)
+    parser.add_argument("--fold", default=None, help="one fold (k0..k4, held_out, test); default every fold")
+    parser.add_argument("--list", action="store_true", help="print the cells recorded in the JSON")
+    args = parser.parse_args(argv)
+    if args.list:
+        data = json.loads(JSON.read_text()) if JSON.exists() else {"summary": {}}
+        print(json.dumps(data.get("summary", {}), indent=1))
+        return 0
+    if not (args.split and args.model):
+        parser.error("give --split and --model (or --list)")
+    if not SHARED.is_dir():
+        print(f"{SHARED} is missing: this benchmark reads ../shared/data/open", file=sys.stderr)
+        return 2
+    run(args.split, args.model, args.fold)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The element-attention property model: masking, the non-negative head, both Keras backends, the CLI."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tfmat.cli import main
+from tfmat.paths import DATA
+
+from conftest import ROOT
+
+
+def fractions_of(formulas):
+    from tfmat.composition import parse_formulas
+    from tfmat.features import element_fractions, magpie_features
+
+    comps = parse_formulas(formulas).compositions
+    return [magpie_features(comps).astype("float32"), element_fractions(comps)]
+
+
+def test_padding_is_masked_so_the_token_budget_does_not_change_a_prediction():
+    from tfmat.models.attention import ElementAttention
+
+    wide = ElementAttention(width=32, heads=2, blocks=2, max_elements=10)
+    wide.build()
+    narrow = ElementAttention(width=32, heads=2, blocks=2, max_elements=4)
+    narrow.build()
+    narrow.set_weights(wide.get_weights())
+    inputs = fractions_of(["NaCl", "Fe2O3", "LiFePO4", "Cu"])
+    np.testing.assert_allclose(np.asarray(wide(inputs)), np.asarray(narrow(inputs)), rtol=1e-5, atol=1e-6)
+    # The amounts matter: another stoichiometry of the same elements gives another prediction.
+    other = fractions_of(["FeO"])
+    assert not np.allclose(np.asarray(wide(other)), np.asarray(wide(fractions_of(["Fe2O3"]))))
+
+
+def test_a_formula_beyond_the_token_budget_keeps_its_largest_fractions():
+    from tfmat.models.attention import ElementAttention
+
+    model = ElementAttention(width=16, heads=2, blocks=1, max_elements=3)
+    model.build()
+    z, frac, mask = (np.asarray(t) for t in model.tokens(fractions_of(["Na4Cl3K2Br1"])[1]))
+    assert sorted(z[0].tolist()) == [11, 17, 19] and mask.all()  # Na, Cl, K; Br (the smallest) left out
+    np.testing.assert_allclose(np.sort(frac[0]), [0.2, 0.3, 0.4], rtol=1e-6)
+
+
+def test_nonneg_head_never_predicts_a_negative_value():
+    from tfmat.models.attention import ElementAttention
+
+    model = ElementAttention(width=16, heads=2, blocks=1, head="nonneg")
+    model.build()
+    kernel, bias = model.out.get_weights()
+    model.out.set_weights([kernel, bias - 50.0])  # a head pushed far below zero
+    frame = pd.read_csv(DATA / "mp_band_gap.csv.gz", keep_default_na=False).sample(500, random_state=1)
+    pred = np.asarray(model(fractions_of(frame.formula.tolist())))
+    assert pred.shape == (500, 1) and (pred >= 0).all()
+    linear = ElementAttention(width=16, heads=2, blocks=1, head="linear")
+    linear.build()
+    linear.set_weights(model.get_weights())
+    assert (np.asarray(linear(fractions_of(frame.formula.tolist()))) < 0).all()
+
+
+BACKEND_SCRIPT = r"""
+import sys
+import numpy as np, pandas as pd, keras
+from tfmat.composition import parse_formulas
+from tfmat.features import element_fractions, magpie_features
+from tfmat.models.attention import build_attention
+frame = pd.read_csv(sys.argv[1], keep_default_na=False).sample(1024, random_state=0)
+comps = parse_formulas(frame.formula.tolist()).compositions
+x, f, y = magpie_features(comps).astype("float32"), element_fractions(comps), frame.iloc[:, 1].to_numpy("float32")
+model = build_attention(width=32, heads=2, blocks=1, head="nonneg", lr=2e-3)  # (seeding would import TF)
+first = model.evaluate([x, f], y, verbose=0, batch_size=256)[0]
+model.fit([x, f], y, batch_size=128, epochs=3, verbose=0)
+last = model.evaluate([x, f], y, verbose=0, batch_size=256)[0]
+trained_without_tf = "tensorflow" not in sys.modules  # (Keras's own saving may use TensorFlow's file API)
+model.save(sys.argv[2])
+again = keras.saving.load_model(sys.argv[2])
+same = np.allclose(np.asarray(model.predict([x, f], verbose=0)), np.asarray(again.predict([x, f], verbose=0)), atol=1e-5)
+print(keras.backend.backend(), first, last, same, trained_without_tf)
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_trains_saves_and_reloads_under_each_keras_backend(backend, tmp_path):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    res = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT, str(DATA / "mp_band_gap.csv.gz"),
+                          str(tmp_path / "m.keras")], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    name, first, last, same, without_tf = res.stdout.split()[-5:]
+    assert name == backend and same == "True"
+    assert float(last) < 0.9 * float(first), (first, last)  # the MAE falls by more than 10% in 3 epochs
+    if backend == "jax":
+        assert without_tf == "True"  # building, training and predicting never reach TensorFlow
+
+
+def test_train_cnn_arch_attention_calibrates_its_uncertainty_on_rows_set_apart(tmp_path):
+    """A 3-member attention ensemble trained on 6,000 real MP compositions: its σ, scaled on calibration
+    rows that neither trained nor chose an epoch, covers 60-76% of the holdout's errors."""
+    from tfmat.cnn import CNNConfig, Predictor, make_splits, set_aside
+
+    frame = pd.read_csv(DATA / "mp_band_gap.csv.gz", keep_default_na=False).sample(6000, random_state=4)
+    data = tmp_path / "mp.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "run"
+    args = ["train-cnn", "--arch", "attention", "--data", str(data), "--epochs", "3", "--folds", "3",
+            "--holdout", "0.2", "--calibration", "0.2", "--width", "32", "--heads", "2", "--blocks", "1",
+            "--lr", "2e-3", "--out", str(out)]
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    cal = json.loads((out / "model" / "calibration.json").read_text())
+    assert cal["rows"] == 1200 and cal["scale"] > 1 and cal["raw_coverage"] < 0.6  # the raw spread is too narrow
+    assert 0.60 <= metrics["holdout_ensemble"]["coverage_1sigma"] <= 0.76
+    assert (out / "calibration.png").stat().st_size > 10_000
+    # The calibration rows are on no fold's side and apart from the holdout.
+    config = CNNConfig.from_dict(metrics["config"])
+    holdout, calibration, _ = set_aside(6000, config)
+    _, splits = make_splits(6000, config)
+    used = np.concatenate([np.concatenate([s.train, s.test, s.validation]) for s in splits])
+    assert not np.intersect1d(calibration, used).size and not np.intersect1d(calibration, holdout).size
+    # predict reports the calibrated σ, and band gaps are never negative.
+    predictor = Predictor(out / "model")
+    each = predictor.member_predictions(*fractions_of(["NaCl", "Cu", "GaAs"]))
+    got = predictor.predict(["NaCl", "Cu", "GaAs"])
+    np.testing.assert_allclose(got["uncertainty"], cal["scale"] * each.std(axis=1), rtol=1e-5)
+    assert (got["prediction"] >= 0).all()
+
+
+def test_an_element_no_training_formula_holds_keeps_a_zero_learned_vector():
+    """Learned element vectors start at zero, so an element never seen in training is read from its Magpie
+    properties alone (what a leave-cluster-out split relies on)."""
+    from tfmat.elements import Z_OF
+    from tfmat.models.attention import build_attention
+
+    frame = pd.read_csv(DATA / "mp_band_gap.csv.gz", keep_default_na=False).sample(3000, random_state=2)
+    frame = frame[~frame.formula.str.contains("Ce")].iloc[:1000]
+    inputs = fractions_of(frame.formula.tolist())
+    model = build_attention(width=16, heads=2, blocks=1, lr=1e-2, seed=0)
+    model.fit(inputs, frame.target.to_numpy("float32"), batch_size=100, epochs=1, verbose=0)
+    table = np.asarray(model.element.embeddings)
+    assert np.abs(table[Z_OF["Ce"]]).max() == 0
+    assert np.abs(table[Z_OF["O"]]).max() > 0
+
+
+def test_architecture_defaults_and_bad_flags():
+    from tfmat.cnn import CNNConfig
+    from tfmat.errors import UsageError
+
+    thesis, attention = CNNConfig(), CNNConfig(arch="attention")
+    assert (thesis.batch_size, thesis.lr, thesis.loss, thesis.schedule) == (256, 0.01, "mse", "constant")
+    assert (attention.batch_size, attention.lr, attention.loss, attention.schedule) == (256, 5e-4, "mae", "cosine")
+    # a run recorded before these settings existed keeps its identity
+    assert "arch" not in thesis.identity() and attention.identity()["arch"] == "attention"
+    for bad in (dict(arch="transformer"), dict(arch="attention", width=30), dict(calibration=0.6)):
+        with pytest.raises(UsageError):
+            CNNConfig(**bad)
