@@ -163,6 +163,16 @@ def score(y, pred, band_gap: bool) -> dict:
 
 
 def record(split: str, model: str, fold: str, result: dict) -> None:
+    """Add one cell to the JSON (cells may run in parallel processes: the read-modify-write is locked)."""
+    import fcntl
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    with open(WORK / "json.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _record(split, model, fold, result)
+
+
+def _record(split: str, model: str, fold: str, result: dict) -> None:
     from tfmat.io import write_json
 
     data = json.loads(JSON.read_text()) if JSON.exists() else {"published": PUBLISHED, "cells": {}}

@@ -157,3 +157,16 @@ def test_architecture_defaults_and_bad_flags():
     for bad in (dict(arch="transformer"), dict(arch="attention", width=30), dict(calibration=0.6)):
         with pytest.raises(UsageError):
             CNNConfig(**bad)
+
+
+def test_a_single_model_is_calibrated_to_a_constant_sigma():
+    """With one member there is no spread: σ is the 68.27th percentile of the calibration errors."""
+    from tfmat.cnn import calibration
+
+    errors = np.random.default_rng(0).standard_normal(10_000) * 0.3
+    fitted = calibration.fit(errors, np.zeros_like(errors))
+    assert fitted["scale"] is None and fitted["constant"] == pytest.approx(0.3, rel=0.05)
+    sigma = calibration.sigma(fitted, np.zeros(4))
+    assert np.allclose(sigma, fitted["constant"])
+    assert calibration.coverage(errors, calibration.sigma(fitted, np.zeros_like(errors))) == pytest.approx(0.6827,
+                                                                                                             abs=1e-3)

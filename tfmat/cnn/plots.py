@@ -17,6 +17,14 @@ def _figure():
     return plt
 
 
+def _save(plt, fig, path) -> Path:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
 def learning_curves(epochs: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     """MAE, RMSE and R² per epoch on train and test (first fold drawn solid, others faint)."""
     plt = _figure()
@@ -34,11 +42,7 @@ def learning_curves(epochs: pd.DataFrame, path: str | Path, title: str = "") -> 
         ax.legend()
     axes[2].set_ylim(max(-0.5, float(np.nanmin(epochs["test_r2"]))), 1.0)
     fig.suptitle(title)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def parity(predictions: pd.DataFrame, path: str | Path, title: str = "") -> Path:
@@ -54,11 +58,7 @@ def parity(predictions: pd.DataFrame, path: str | Path, title: str = "") -> Path
     ax.set_ylabel("predicted")
     ax.set_title(title)
     ax.legend(markerscale=5)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def calibration(errors: np.ndarray, sigma: np.ndarray, path: str | Path, title: str = "") -> Path:
@@ -73,8 +73,4 @@ def calibration(errors: np.ndarray, sigma: np.ndarray, path: str | Path, title: 
     ax.set_xlabel("expected coverage")
     ax.set_ylabel("observed coverage")
     ax.set_title(title)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
