@@ -127,6 +127,16 @@ def test_train_cnn_arch_attention_calibrates_its_uncertainty_on_rows_set_apart(t
     got = predictor.predict(["NaCl", "Cu", "GaAs"])
     np.testing.assert_allclose(got["uncertainty"], cal["scale"] * each.std(axis=1), rtol=1e-5)
     assert (got["prediction"] >= 0).all()
+    # The SavedModel serves the same prediction and calibrated σ.
+    import tensorflow as tf
+
+    from tfmat.composition import parse_formulas
+
+    assert main(["export", "--model", str(out), "--out", str(tmp_path / "served")]) == 0
+    amounts = parse_formulas(["NaCl", "Cu", "GaAs"]).compositions.dense().astype("float32")
+    served = tf.saved_model.load(str(tmp_path / "served")).signatures["serve"](amounts=tf.constant(amounts))
+    np.testing.assert_allclose(served["prediction"].numpy(), got["prediction"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(served["uncertainty"].numpy(), got["uncertainty"], rtol=1e-5, atol=1e-6)
 
 
 def test_an_element_no_training_formula_holds_keeps_a_zero_learned_vector():
