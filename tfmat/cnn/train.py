@@ -140,7 +140,7 @@ def build_model(config: CNNConfig, train_features: np.ndarray, seed: int | None 
 
         return build_attention(lr=config.lr, loss=config.loss, width=config.width, heads=config.heads,
                                blocks=config.blocks, head="nonneg" if config.attribute in NON_NEGATIVE else "linear",
-                               seed=seed)
+                               unseen=config.unseen, seed=seed)
     from ..models.cnn import build_cnn
 
     return build_cnn(train_features, lr=config.lr, loss=config.loss, filters=config.filters, dense=config.dense,
@@ -149,7 +149,8 @@ def build_model(config: CNNConfig, train_features: np.ndarray, seed: int | None 
 
 def describe(config: CNNConfig) -> str:
     if config.arch == "attention":
-        return f"element attention, width {config.width}, {config.blocks} blocks of {config.heads} heads"
+        unseen = f", learned element vectors zeroed at rate {config.unseen}" if config.unseen else ""
+        return f"element attention, width {config.width}, {config.blocks} blocks of {config.heads} heads{unseen}"
     return "thesis CNN" if not config.fractions else f"CNN + fraction branch {config.fractions}"
 
 
