@@ -27,8 +27,8 @@ rows (the val file for ``oqmd``). A cell is one (split, model, fold); its
 scores — MAE on all rows and on non-metals (target > 0) for band gaps, the
 share of negative raw predictions, wall seconds — go into
 ``benchmarks/property_models.json`` as soon as it finishes, with the
-machine. Working state lives in ``runs/benchmarks/property_models/``; a killed
-cell resumes there.
+machine. Working state lives in ``runs/benchmarks/property_models/``, one folder
+per cell and settings; a killed cell resumes there.
 """
 from __future__ import annotations
 
@@ -138,10 +138,16 @@ def fit_neural(model: str, split: str, fold: str, inputs, y, train, select, attr
         select, train = np.sort(perm[:n]), np.sort(perm[n:])
     source = "OQMD" if split == "oqmd" else "MP"
     config = CNNConfig(data_name=source, attribute=attribute, **flags)
-    work = WORK / split / model / fold
+    work = WORK / split / model / f"{fold}-{settings_digest(flags)}"  # other settings never resume this one
     net = train_member(inputs, y, Split(fold, train, select, select), config, work, backup_every=500)
     return lambda rows: np.asarray(net.predict((inputs[0][rows], inputs[1][rows]), batch_size=8192,
                                                verbose=0)).ravel(), flags
+
+
+def settings_digest(flags: dict) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(flags, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def machine() -> dict:
