@@ -72,7 +72,7 @@ from tfmat.models.attention import build_attention
 frame = pd.read_csv(sys.argv[1], keep_default_na=False).sample(1024, random_state=0)
 comps = parse_formulas(frame.formula.tolist()).compositions
 x, f, y = magpie_features(comps).astype("float32"), element_fractions(comps), frame.iloc[:, 1].to_numpy("float32")
-model = build_attention(width=32, heads=2, blocks=1, head="nonneg", lr=2e-3, unseen=0.2)  # (seeding imports TF)
+model = build_attention(width=32, heads=2, blocks=1, head="nonneg", lr=2e-3)  # (seeding would import TF)
 first = model.evaluate([x, f], y, verbose=0, batch_size=256)[0]
 model.fit([x, f], y, batch_size=128, epochs=3, verbose=0)
 last = model.evaluate([x, f], y, verbose=0, batch_size=256)[0]
@@ -155,28 +155,6 @@ def test_an_element_no_training_formula_holds_keeps_a_zero_learned_vector():
     assert np.abs(table[Z_OF["O"]]).max() > 0
 
 
-def test_unseen_rate_zeroes_learned_element_vectors_in_training_only():
-    """At rate ~1 a training pass reads every element from its properties alone, as an inference pass does
-    with the learned table zeroed; at rate 0, and at inference, nothing is dropped."""
-    from tfmat.models.attention import ElementAttention
-
-    inputs = fractions_of(["NaCl", "Fe2O3", "LiFePO4", "Cu", "BaTiO3"] * 20)
-    model = ElementAttention(width=16, heads=2, blocks=1, unseen=1 - 1e-7, seed=3)
-    model.build()
-    table = np.random.default_rng(0).normal(size=model.element.embeddings.shape).astype("float32")
-    model.element.embeddings.assign(table)
-    trained_view = np.asarray(model(inputs, training=True))
-    inference = np.asarray(model(inputs, training=False))
-    assert not np.allclose(trained_view, inference, atol=1e-4)
-    model.element.embeddings.assign(np.zeros_like(table))
-    np.testing.assert_allclose(trained_view, np.asarray(model(inputs, training=False)), rtol=1e-5, atol=1e-6)
-
-    plain = ElementAttention(width=16, heads=2, blocks=1, seed=3)
-    plain.build()
-    plain.element.embeddings.assign(table)
-    np.testing.assert_allclose(np.asarray(plain(inputs, training=True)), np.asarray(plain(inputs)), atol=1e-6)
-
-
 def test_architecture_defaults_and_bad_flags():
     from tfmat.cnn import CNNConfig
     from tfmat.errors import UsageError
@@ -186,8 +164,7 @@ def test_architecture_defaults_and_bad_flags():
     assert (attention.batch_size, attention.lr, attention.loss, attention.schedule) == (256, 5e-4, "mae", "cosine")
     # a run recorded before these settings existed keeps its identity
     assert "arch" not in thesis.identity() and attention.identity()["arch"] == "attention"
-    for bad in (dict(arch="transformer"), dict(arch="attention", width=30), dict(calibration=0.6),
-                dict(arch="attention", unseen=1.0)):
+    for bad in (dict(arch="transformer"), dict(arch="attention", width=30), dict(calibration=0.6)):
         with pytest.raises(UsageError):
             CNNConfig(**bad)
 

@@ -39,7 +39,7 @@ class CNNConfig(SavedConfig):
 
     ``arch`` is ``thesis`` (table 4.1, with ``filters``/``dense``/``fractions``)
     or ``attention`` (:mod:`tfmat.models.attention`, with ``width``/``heads``/
-    ``blocks``, ``unseen``); the batch size, learning rate, loss and schedule left unset
+    ``blocks``); the batch size, learning rate, loss and schedule left unset
     take the thesis's table 4.2 for the first and :data:`ATTENTION_DEFAULTS`
     for the second.
     """
@@ -67,11 +67,10 @@ class CNNConfig(SavedConfig):
     width: int = 128                  # attention: token width
     heads: int = 4                    # attention: heads per block
     blocks: int = 3                   # attention: encoder blocks
-    unseen: float = 0.0               # attention: rate at which a token's learned element vector is zeroed in training
     calibration: float = 0.0          # fraction set aside to scale the ensemble's uncertainty
 
     RERUN_FREE = ("data",)  # a run is bound to its rows (their hash), not to the file's path
-    ADDED = ("arch", "width", "heads", "blocks", "calibration", "unseen")
+    ADDED = ("arch", "width", "heads", "blocks", "calibration")
 
     def __post_init__(self):
         self.data_name = self.data_name.upper()
@@ -107,8 +106,6 @@ class CNNConfig(SavedConfig):
             problems.append(f"--arch must be one of {', '.join(ARCHITECTURES)}, not {self.arch!r}")
         if self.width < 4 or self.width % 4 or self.heads < 1 or self.width % self.heads or self.blocks < 1:
             problems.append("--width must be a positive multiple of 4 and of --heads; --blocks positive")
-        if not 0 <= self.unseen < 1:
-            problems.append("--unseen must be in [0, 1)")
         if self.lr <= 0:
             problems.append("--lr must be positive")
         if self.fractions < 0 or self.filters < 1 or self.dense < 1:

@@ -140,7 +140,7 @@ def build_model(config: CNNConfig, train_features: np.ndarray, seed: int | None 
 
         return build_attention(lr=config.lr, loss=config.loss, width=config.width, heads=config.heads,
                                blocks=config.blocks, head="nonneg" if config.attribute in NON_NEGATIVE else "linear",
-                               unseen=config.unseen, seed=seed)
+                               seed=seed)
     from ..models.cnn import build_cnn
 
     return build_cnn(train_features, lr=config.lr, loss=config.loss, filters=config.filters, dense=config.dense,
@@ -149,8 +149,7 @@ def build_model(config: CNNConfig, train_features: np.ndarray, seed: int | None 
 
 def describe(config: CNNConfig) -> str:
     if config.arch == "attention":
-        unseen = f", learned element vectors zeroed at rate {config.unseen}" if config.unseen else ""
-        return f"element attention, width {config.width}, {config.blocks} blocks of {config.heads} heads{unseen}"
+        return f"element attention, width {config.width}, {config.blocks} blocks of {config.heads} heads"
     return "thesis CNN" if not config.fractions else f"CNN + fraction branch {config.fractions}"
 
 

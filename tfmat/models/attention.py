@@ -15,11 +15,6 @@ fraction-weighted pooling          (width,)
 head                               Dense ``width`` GELU → Dense 1
 =================================  =====================
 
-``unseen`` is a training-only rate: each token's learned vector is zeroed
-with that probability, so the model also learns to read an element from its
-Magpie properties alone — which is all it has for an element no training
-formula holds.
-
 ``head="nonneg"`` puts a softplus on the output, so a prediction is never
 negative (band gap, energy above hull); ``"linear"`` leaves it signed.
 
@@ -102,19 +97,14 @@ class ElementAttention(keras.Model):
     needs_fractions = True
 
     def __init__(self, width: int = 128, heads: int = 4, blocks: int = 3, max_elements: int = 10,
-                 head: str = "linear", dropout: float = 0.0, unseen: float = 0.0, seed: int | None = None,
-                 **kwargs):
+                 head: str = "linear", dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, not {head!r}")
-        if not 0 <= unseen < 1:
-            raise ValueError(f"unseen must be in [0, 1), not {unseen}")
         if width % 4 or width % heads:
             raise ValueError(f"width {width} must be a multiple of 4 and of heads {heads}")
         self.width, self.heads, self.n_blocks = width, heads, blocks
         self.max_elements, self.head, self.dropout = max_elements, head, dropout
-        self.unseen, self.seed = unseen, seed
-        self.noise = keras.random.SeedGenerator(seed) if unseen else None
         self.properties = ops.convert_to_tensor(element_properties())
         # starts at zero: an element no training formula holds keeps a zero learned part and is read from
         # its Magpie properties alone
@@ -146,11 +136,7 @@ class ElementAttention(keras.Model):
     def call(self, inputs, training=False):
         fractions = ops.cast(inputs[1] if isinstance(inputs, (tuple, list)) else inputs, "float32")
         z, frac, mask = self.tokens(fractions)
-        learned = self.element(z)
-        if training and self.unseen:
-            kept = keras.random.uniform(ops.shape(z), seed=self.noise) >= self.unseen
-            learned = learned * ops.expand_dims(ops.cast(kept, learned.dtype), -1)
-        x = learned + self.from_properties(ops.take(self.properties, z, axis=0))
+        x = self.element(z) + self.from_properties(ops.take(self.properties, z, axis=0))
         x = x + self.from_fraction(fraction_encoding(frac, self.width))
         for block in self.encoder:
             x = block(x, mask, training=training)
@@ -164,20 +150,17 @@ class ElementAttention(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "width": self.width, "heads": self.heads, "blocks": self.n_blocks,
-                "max_elements": self.max_elements, "head": self.head, "dropout": self.dropout,
-                "unseen": self.unseen, "seed": self.seed}
+                "max_elements": self.max_elements, "head": self.head, "dropout": self.dropout}
 
 
 def build_attention(lr: float = 5e-4, loss: str = "mae", width: int = 128, heads: int = 4, blocks: int = 3,
-                    max_elements: int = 10, head: str = "linear", unseen: float = 0.0,
-                    seed: int | None = None) -> ElementAttention:
+                    max_elements: int = 10, head: str = "linear", seed: int | None = None) -> ElementAttention:
     """A compiled :class:`ElementAttention` (Adam, the thesis's three scores)."""
     from .cnn import regression_metrics
 
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    model = ElementAttention(width=width, heads=heads, blocks=blocks, max_elements=max_elements, head=head,
-                             unseen=unseen, seed=seed)
+    model = ElementAttention(width=width, heads=heads, blocks=blocks, max_elements=max_elements, head=head)
     model.build()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss=loss, metrics=regression_metrics())
     return model
