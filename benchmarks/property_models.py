@@ -2,6 +2,8 @@
 
     python benchmarks/property_models.py --split matbench --model rf            # every fold of one cell
     python benchmarks/property_models.py --split matbench --model attention --fold 0
+    python benchmarks/property_models.py --split lanthanides --model attention --members 3   # an ensemble
+    python benchmarks/property_models.py --split lanthanides --model attention --members 3 --member 1
     python benchmarks/property_models.py --list                                 # what is done, what is left
 
 Splits (``../shared/data/open``):
@@ -27,8 +29,12 @@ rows (the val file for ``oqmd``). A cell is one (split, model, fold); its
 scores — MAE on all rows and on non-metals (target > 0) for band gaps, the
 share of negative raw predictions, wall seconds — go into
 ``benchmarks/property_models.json`` as soon as it finishes, with the
-machine. Working state lives in ``runs/benchmarks/property_models/``, one folder
-per cell and settings; a killed cell resumes there.
+machine. ``--members N`` makes a neural cell the mean of N models, each from
+its own seed (recorded as ``<model>_xN``; member 0 is the single-model cell);
+``--member I`` trains member I alone, so members can train in parallel
+processes before the ``--members N`` run that scores them. Working state lives
+in ``runs/benchmarks/property_models/``, one folder per cell, member and
+settings; a killed cell resumes there.
 """
 from __future__ import annotations
 
@@ -125,7 +131,9 @@ def fit_rf(x, y, train):
     return lambda rows: rf.predict(x[rows].reshape(len(rows), -1))
 
 
-def fit_neural(model: str, split: str, fold: str, inputs, y, train, select, attribute):
+def fit_neural(model: str, split: str, fold: str, inputs, y, train, select, attribute, member: int = 0):
+    """Train (or resume) one member of a neural cell; returns ``(predict(rows), flags)``. Member ``i``
+    starts from seed offset ``i``; member 0 is the single-model cell."""
     from tfmat.cnn import CNNConfig, Split, train_member
 
     flags = dict(THESIS_FLAGS if model == "thesis" else ATTENTION_FLAGS)
@@ -137,8 +145,10 @@ def fit_neural(model: str, split: str, fold: str, inputs, y, train, select, attr
         select, train = np.sort(perm[:n]), np.sort(perm[n:])
     source = "OQMD" if split == "oqmd" else "MP"
     config = CNNConfig(data_name=source, attribute=attribute, **flags)
-    work = WORK / split / model / f"{fold}-{settings_digest(flags)}"  # other settings never resume this one
-    net = train_member(inputs, y, Split(fold, train, select, select), config, work, backup_every=500)
+    # other settings never resume this one
+    work = WORK / split / model / (f"{fold}-{settings_digest(flags)}" + (f"-m{member}" if member else ""))
+    net = train_member(inputs, y, Split(fold, train, select, select), config, work, backup_every=500,
+                       seed_offset=member)
     return lambda rows: np.asarray(net.predict((inputs[0][rows], inputs[1][rows]), batch_size=8192,
                                                verbose=0)).ravel(), flags
 
@@ -192,24 +202,37 @@ def _record(split: str, model: str, fold: str, result: dict) -> None:
     write_json(JSON, data)
 
 
-def run(split: str, model: str, only: str | None) -> None:
+def run(split: str, model: str, only: str | None, members: int = 1, member: int | None = None) -> None:
+    """Run the cells of ``split`` × ``model`` (``only``: one fold). A neural cell with ``members`` > 1 is the
+    mean of that many members (recorded as ``<model>_x<members>``); ``member`` trains that one member only
+    and records nothing, so members can train in parallel processes."""
     formulas, y, folds, attribute = load(split)
     x, f = features(formulas)
+    key = model if members == 1 else f"{model}_x{members}"
     for name, train, select, test in folds:
         if only is not None and name != only:
             continue
         start = time.perf_counter()
         flags = {"n_estimators": 100}
         if model == "rf":
-            predict = fit_rf(x, y, train if select is None else np.concatenate([train, select]))
+            pred = fit_rf(x, y, train if select is None else np.concatenate([train, select]))(test)
         else:
-            predict, flags = fit_neural(model, split, name, (x, f), y, train, select, attribute)
-        pred = predict(test)
+            each = []
+            for m in range(members) if member is None else [member]:
+                predict, flags = fit_neural(model, split, name, (x, f), y, train, select, attribute, member=m)
+                each.append(predict(test))
+            if member is not None:
+                print(f"{split} {model} {name}: member {member} trained", flush=True)
+                continue
+            pred = np.mean(each, axis=0)
+            if members > 1:
+                flags = {**flags, "members": members}
         result = {**score(y[test], pred, attribute == "band_gap"), "train_rows": int(len(train)),
                   "seconds": round(time.perf_counter() - start, 1), "settings": flags, "machine": machine(),
-                  "command": f"python benchmarks/property_models.py --split {split} --model {model} --fold {name}"}
-        record(split, model, name, result)
-        print(f"{split} {model} {name}: MAE {result.get('mae_clipped', result['mae']):.4f} "
+                  "command": f"python benchmarks/property_models.py --split {split} --model {model} --fold {name}"
+                             + (f" --members {members}" if members > 1 else "")}
+        record(split, key, name, result)
+        print(f"{split} {key} {name}: MAE {result.get('mae_clipped', result['mae']):.4f} "
               f"({result['seconds']:.0f} s, {len(train)} training rows)", flush=True)
 
 
@@ -218,6 +241,10 @@ def main(argv=None) -> int:
     parser.add_argument("--split", choices=SPLITS)
     parser.add_argument("--model", choices=MODELS)
     parser.add_argument("--fold", default=None, help="one fold (k0..k4, held_out, test); default every fold")
+    parser.add_argument("--members", type=int, default=1, help="neural models: an ensemble of this many "
+                        "members, each from its own seed (default 1)")
+    parser.add_argument("--member", type=int, default=None, help="with --members: train only this member "
+                        "(0-based), to train members in parallel; records nothing")
     parser.add_argument("--list", action="store_true", help="print the cells recorded in the JSON")
     args = parser.parse_args(argv)
     if args.list:
@@ -229,7 +256,11 @@ def main(argv=None) -> int:
     if not SHARED.is_dir():
         print(f"{SHARED} is missing: this benchmark reads ../shared/data/open", file=sys.stderr)
         return 2
-    run(args.split, args.model, args.fold)
+    if args.members < 1 or (args.member is not None and not 0 <= args.member < args.members):
+        parser.error("--members must be ≥ 1 and --member in [0, --members)")
+    if args.model == "rf" and (args.members > 1 or args.member is not None):
+        parser.error("--members and --member are for the neural models")
+    run(args.split, args.model, args.fold, args.members, args.member)
     return 0
 
 

@@ -85,6 +85,14 @@ def test_selection_prefers_the_training_mix_over_more_distinct_many_element_form
     assert selection_score(worst_inside, 0.62) > selection_score(best_outside, 0.62)
 
 
+def test_jit_compile_trains_through_the_training_loop(tmp_path):
+    # XLA compiles the step, not the read of the next batch (which XLA cannot compile)
+    out = tmp_path / "xla"
+    assert main(["train-gan", "MP", *QUICK, "--epochs", "1", "--jit-compile", "--out", str(out)]) == 0
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert metrics.epoch.tolist() == [0] and np.isfinite(metrics[["d_loss", "g_loss"]].to_numpy()).all()
+
+
 def test_a_run_without_backup_is_kept_unless_overwrite(tmp_path, capsys):
     """A finished run whose backup is gone (as a shipped one) is refused, then replaced with --overwrite,
     never appended to."""

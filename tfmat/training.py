@@ -177,9 +177,13 @@ def _train_function(model, strategy):
     if cached is not None and cached[0] is strategy:
         return cached[1]
 
-    @tf.function(jit_compile=bool(getattr(model, "jit_compile", False)), reduce_retracing=True)
+    train_step = model.train_step
+    if getattr(model, "jit_compile", False):  # XLA compiles the step; reading the batch stays outside it
+        train_step = tf.function(model.train_step, jit_compile=True, reduce_retracing=True)
+
+    @tf.function(reduce_retracing=True)
     def step(iterator):
-        strategy.run(model.train_step, args=(next(iterator),))
+        strategy.run(train_step, args=(next(iterator),))
         return model.get_metrics_result()
 
     _TRAIN_FUNCTIONS[model] = (strategy, step)

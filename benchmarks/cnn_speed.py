@@ -1,0 +1,87 @@
+"""Training speed of the property models with and without XLA, through the training loop train-cnn uses.
+
+    taskset -c 0 python benchmarks/cnn_speed.py            # rewrite benchmarks/cnn_speed.json
+
+Each variant (``--arch`` thesis with its shipped fraction branch, and
+attention at the benchmark size; XLA on or off) is built once and warmed up
+with one epoch (tracing and compilation), then timed for one epoch of the
+first ``--rows`` MP band-gap compositions at batch 256, ``--repeats`` times,
+the variants interleaved in a rotating order. The JSON holds every epoch's
+seconds, their median per variant and the ratio of medians (no XLA / XLA).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+VARIANTS = [("thesis", False), ("thesis", True), ("attention", False), ("attention", True)]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=12800)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "cnn_speed.json"))
+    args = parser.parse_args(argv)
+
+    import tensorflow as tf
+
+    from tfmat.cnn import CNNConfig
+    from tfmat.cnn.train import build_model
+    from tfmat.composition import parse_formulas
+    from tfmat.data import load_property_dataset
+    from tfmat.features import element_fractions, magpie_features
+    from tfmat.io import write_json
+    from tfmat.training import fit
+
+    frame = load_property_dataset("MP", "band_gap").iloc[: args.rows]
+    comps = parse_formulas(list(frame.formula)).compositions
+    x, f = magpie_features(comps).astype("float32"), element_fractions(comps)
+    rows = tf.data.Dataset.from_tensor_slices(((x, f), frame.target.to_numpy("float32")))
+
+    def epoch(e):
+        return rows.shuffle(len(frame), seed=e).batch(256)
+
+    models = []
+    for arch, xla in VARIANTS:
+        flags = dict(fractions=64, dense=64) if arch == "thesis" else dict(width=128, heads=4, blocks=3)
+        model = build_model(CNNConfig(data_name="MP", attribute="band_gap", arch=arch, **flags), x, seed=0)
+        model.jit_compile = xla
+        start = time.perf_counter()
+        fit(model, epoch, 1)
+        models.append({"arch": arch, "xla": xla, "model": model, "warmup_s": round(time.perf_counter() - start, 2),
+                       "seconds": []})
+        print(arch, "XLA" if xla else "no XLA", "warm-up", models[-1]["warmup_s"], "s", flush=True)
+    order = []
+    for r in range(args.repeats):
+        turn = [(i + r) % len(models) for i in range(len(models))]
+        order.append([f"{models[i]['arch']}{'/XLA' if models[i]['xla'] else ''}" for i in turn])
+        for i in turn:
+            m = models[i]
+            start = time.perf_counter()
+            fit(m["model"], epoch, 1)
+            m["seconds"].append(round(time.perf_counter() - start, 3))
+            print(r, m["arch"], "XLA" if m["xla"] else "no XLA", m["seconds"][-1], "s", flush=True)
+    result = {"command": " ".join(["python", "benchmarks/cnn_speed.py", *(argv or sys.argv[1:])]),
+              "rows": len(frame), "batch_size": 256, "repeats": args.repeats, "order_per_repeat": order,
+              "variants": [{k: v for k, v in m.items() if k != "model"} | {"median_s": float(np.median(m["seconds"]))}
+                           for m in models],
+              "machine": {"cpu": platform.processor() or platform.machine(), "cores_visible": len(os.sched_getaffinity(0))}}
+    medians = {(m["arch"], m["xla"]): float(np.median(m["seconds"])) for m in models}
+    result["no_xla_over_xla"] = {arch: round(medians[(arch, False)] / medians[(arch, True)], 3)
+                                 for arch in ("thesis", "attention")}
+    print(result["no_xla_over_xla"], flush=True)
+    write_json(Path(args.out), result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
