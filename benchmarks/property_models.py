@@ -1,7 +1,7 @@
 """Property models on published and extrapolation splits, side by side with a random forest.
 
     python benchmarks/property_models.py --split matbench --model rf            # every fold of one cell
-    python benchmarks/property_models.py --split matbench --model attention --fold 0
+    python benchmarks/property_models.py --split matbench --model attention --fold k0
     python benchmarks/property_models.py --split lanthanides --model attention --members 3   # an ensemble
     python benchmarks/property_models.py --split lanthanides --model attention --members 3 --member 1
     python benchmarks/property_models.py --list                                 # what is done, what is left

@@ -22,8 +22,10 @@ The model takes ``(features, fractions)``, the same pair as the thesis CNN
 with its fraction branch, so one predictor, export and screen serve both; it
 reads only the fractions. Everything inside is ``keras.ops`` and Keras
 layers, so it trains under any Keras backend (``KERAS_BACKEND=jax`` included).
-Formulas with more than ``max_elements`` elements keep their largest
-fractions.
+Formulas with more than ``max_elements`` (default 8, as many as a MatGAN
+formula holds and as the MP and OQMD tables reach) elements keep their largest
+fractions. Padding tokens change no prediction, so a smaller ``max_elements``
+only saves work.
 """
 from __future__ import annotations
 
@@ -96,7 +98,7 @@ class ElementAttention(keras.Model):
 
     needs_fractions = True
 
-    def __init__(self, width: int = 128, heads: int = 4, blocks: int = 3, max_elements: int = 10,
+    def __init__(self, width: int = 128, heads: int = 4, blocks: int = 3, max_elements: int = 8,
                  head: str = "linear", dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if head not in HEADS:
@@ -154,7 +156,7 @@ class ElementAttention(keras.Model):
 
 
 def build_attention(lr: float = 5e-4, loss: str = "mae", width: int = 128, heads: int = 4, blocks: int = 3,
-                    max_elements: int = 10, head: str = "linear", seed: int | None = None) -> ElementAttention:
+                    max_elements: int = 8, head: str = "linear", seed: int | None = None) -> ElementAttention:
     """A compiled :class:`ElementAttention` (Adam, the thesis's three scores)."""
     from .cnn import regression_metrics
 
