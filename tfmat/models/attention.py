@@ -24,8 +24,7 @@ reads only the fractions. Everything inside is ``keras.ops`` and Keras
 layers, so it trains under any Keras backend (``KERAS_BACKEND=jax`` included).
 Formulas with more than ``max_elements`` (default 8, as many as a MatGAN
 formula holds and as the MP and OQMD tables reach) elements keep their largest
-fractions. Padding tokens change no prediction, so a smaller ``max_elements``
-only saves work.
+fractions. Padding tokens change no prediction.
 """
 from __future__ import annotations
 
