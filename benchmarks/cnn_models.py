@@ -2,6 +2,7 @@
 
     python benchmarks/cnn_models.py                                        # rewrite cnn_models.json
     nice -n 10 python benchmarks/cnn_models.py --train --only MP_band_gap  # train one anew, in runs/
+    python benchmarks/cnn_models.py --train --only MP_band_gap_attention --jobs 2   # two folds at a time
     nice -n 10 python benchmarks/cnn_models.py --train --thesis --only MP_band_gap   # the thesis settings
 
 Collecting (the default) reads only ``check_point/CNN/<name>/`` and the
@@ -72,19 +73,20 @@ def run_dir(name: str, thesis: bool) -> Path:
     return Path("runs") / ("cnn_thesis" if thesis else "cnn") / name
 
 
-def command(name: str, thesis: bool) -> list[str]:
+def command(name: str, thesis: bool, jobs: int = 1) -> list[str]:
     out = run_dir(name, thesis)
     args = (THESIS if thesis else SHIPPED)[name]
-    return ["tfmat", "train-cnn", *args, "--out", str(out), "--checkpoint", str(out / "model")]
+    return ["tfmat", "train-cnn", *args, "--out", str(out), "--checkpoint", str(out / "model"),
+            *(["--jobs", str(jobs)] if jobs > 1 else [])]
 
 
-def train(name: str, thesis: bool) -> None:
+def train(name: str, thesis: bool, jobs: int = 1) -> None:
     from tfmat.cli import main as tfmat_main
     from tfmat.io import write_json
 
     os.chdir(ROOT)
     start = time.perf_counter()
-    code = tfmat_main(command(name, thesis)[1:])
+    code = tfmat_main(command(name, thesis, jobs)[1:])
     if code:
         sys.exit(code)
     out = run_dir(name, thesis)
@@ -130,14 +132,16 @@ def main() -> None:
     ap.add_argument("--train", action="store_true", help="train the models (under runs/) instead of collecting")
     ap.add_argument("--only", choices=list(SHIPPED), action="append", help="with --train: this model only")
     ap.add_argument("--thesis", action="store_true", help="with --train: the thesis settings (not shipped)")
+    ap.add_argument("--jobs", type=int, default=1, help="with --train: folds trained at once, each in its own "
+                    "process (train-cnn --jobs: each fold with the same split, seed and data order)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "cnn_models.json"))
     args = ap.parse_args()
     if args.train:
         for name in args.only or list(SHIPPED):
-            train(name, args.thesis)
+            train(name, args.thesis, args.jobs)
         return
-    if args.only or args.thesis:
-        ap.error("--only and --thesis go with --train")
+    if args.only or args.thesis or args.jobs != 1:
+        ap.error("--only, --thesis and --jobs go with --train")
     collect(Path(args.out))
 
 

@@ -366,3 +366,47 @@ def test_too_few_rows_for_the_folds_is_one_line_before_training(tmp_path, small_
     err = capsys.readouterr().err.strip()
     assert "2 compositions are too few for 5 fold(s)" in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_jobs_train_the_folds_in_processes_as_one_at_a_time_does(tmp_path, small_csv):
+    args = ["train-cnn", "--data", str(small_csv), "--epochs", "2", "--folds", "3", "--holdout", "0.1",
+            "--fractions", "16", "--lr", "0.003", "--deterministic"]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    assert main([*args, "--jobs", "2", "--out", str(tmp_path / "two")]) == 0
+    one, two = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("one", "two"))
+    assert [f["fold"] for f in two["folds"]] == ["r0_k0", "r0_k1", "r0_k2"]
+    # the same split, seed and data order per fold; only the thread count (and so the float summation
+    # order) differs between the worker processes and this one
+    for a, b in zip(one["folds"], two["folds"]):
+        for part in ("train", "test", "validation"):
+            np.testing.assert_allclose(b[part]["mae"], a[part]["mae"], rtol=1e-2)
+    from tfmat.cnn import Predictor
+
+    assert len(Predictor(tmp_path / "two" / "model").members) == 3  # members from separate processes load as one
+
+
+def test_jobs_refuse_a_fold_another_process_is_writing_and_keep_the_others(tmp_path, small_csv, capsys):
+    import os
+    import shutil
+
+    from tfmat.io import output_lock
+
+    out = tmp_path / "run"
+    args = ["train-cnn", "--data", str(small_csv), "--epochs", "1", "--folds", "3", "--fractions", "16",
+            "--jobs", "3", "--out", str(out)]
+    assert main(args) == 0
+    for fold in ("r0_k1", "r0_k2"):  # two folds unfinished again, the ensemble not yet made
+        for name in ("scores.json", "model.keras"):
+            (out / "folds" / fold / name).unlink()
+    shutil.rmtree(out / "model")
+    stamps = {"r0_k0": (out / "folds" / "r0_k0" / "model.keras").stat().st_mtime}
+    with output_lock(out / "folds" / "r0_k1"):
+        assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"folds/r0_k1 is being written by another tfmat process (pid {os.getpid()}" in err
+    assert not (out / "folds" / "r0_k1" / "scores.json").exists() and not (out / "model").exists()
+    assert main(args) == 0  # the rerun trains what is left and keeps the finished folds
+    assert {n: (out / "folds" / n / "model.keras").stat().st_mtime for n in stamps} == stamps
+    assert all((out / "folds" / f / "scores.json").exists() for f in ("r0_k1", "r0_k2"))
+    assert len(list((out / "model" / "members").glob("*.keras"))) == 3
+    assert main([*args[:-4], "--jobs", "0", "--out", str(tmp_path / "zero")]) == 2

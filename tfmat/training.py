@@ -194,10 +194,19 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+_DETERMINISTIC = []  # holds True once deterministic() has run in this process
+
+
 def deterministic() -> None:
     """Make TensorFlow's ops deterministic (``--deterministic``): a resumed run then repeats an
     uninterrupted one to float precision."""
     tf.config.experimental.enable_op_determinism()
+    _DETERMINISTIC[:] = [True]
+
+
+def is_deterministic() -> bool:
+    """Whether :func:`deterministic` has run in this process (worker processes inherit it)."""
+    return bool(_DETERMINISTIC)
 
 
 class EpochLog(keras.callbacks.Callback):

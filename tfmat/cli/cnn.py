@@ -54,9 +54,13 @@ def register(sub) -> None:
                         "eV/atom, volume [0, 1000] Å³/atom)")
     add_drop_bad_rows(t)
     t.add_argument("--out", default=None, help="run folder: reports, fold state (a rerun resumes there) and the "
-                                               "trained model in OUT/model (default runs/cnn/<data>_<attribute>)")
+                                               "trained model in OUT/model (default runs/cnn/<data>_<attribute>, "
+                                               "with _attention for --arch attention)")
     t.add_argument("--checkpoint", default=None, help="model folder (default OUT/model); ship a trained model with "
                                                       "`tfmat promote`")
+    t.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="train N folds at once, each in its own process with 1/N of the CPUs (default 1); the "
+                        "folds come out as they do one at a time")
     add_resume_flags(t, backup_every=200)
     add_overwrite(t)
     t.set_defaults(func=_train)
@@ -96,6 +100,8 @@ def _train(args) -> int:
                          f"{args.attribute} column. {ICSD_GUIDANCE.split(':')[0]}")
     if args.data and not Path(args.data).is_file():
         raise UsageError(f"--data {args.data}: no such file")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
     config = CNNConfig(data_name=args.data_name, attribute=args.attribute, lr=args.lr, batch_size=args.batch_size,
                        epochs=args.epochs, folds=args.folds, repeats=args.repeats, seed=args.seed,
                        holdout=args.holdout, loss=args.loss, schedule=args.schedule, filters=args.filters,
@@ -108,7 +114,8 @@ def _train(args) -> int:
     clear_run(out, args.overwrite)
     if args.checkpoint:
         clear_run(checkpoint, args.overwrite)
-    run_training(config, out, checkpoint, log=lambda m: print(m, flush=True), backup_every=args.backup_every)
+    run_training(config, out, checkpoint, log=lambda m: print(m, flush=True), backup_every=args.backup_every,
+                 jobs=args.jobs)
     print(f"reports in {out}, model in {checkpoint}")
     return 0
 

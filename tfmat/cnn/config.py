@@ -122,7 +122,9 @@ class CNNConfig(SavedConfig):
 
     @property
     def name(self) -> str:
-        return f"{self.data_name}_{self.attribute}"
+        """``<data>_<attribute>``, with ``_attention`` for the attention model: the default run folder under
+        ``runs/cnn/`` and the shipped model's name."""
+        return f"{self.data_name}_{self.attribute}" + ("_attention" if self.arch == "attention" else "")
 
 
 

@@ -39,6 +39,8 @@ class Predictor:
         self.non_negative = self.info["config"]["attribute"] in NON_NEGATIVE
         self.calibration = calibration.read(self.model_dir)
         self.members = [keras.saving.load_model(p) for p in paths]
+        for i, member in enumerate(self.members):  # members saved by separate processes share one name
+            member.name = f"member_{i}"
         self.unit = self.info.get("unit", "")
         inputs = [keras.Input(SHAPE, name="magpie"), keras.Input((N_Z,), name="fractions")]
         outs = [m(inputs) for m in self.members]

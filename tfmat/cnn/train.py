@@ -161,12 +161,108 @@ def _predict(model, inputs) -> np.ndarray:
     return np.asarray(model.predict(inputs, batch_size=8192, verbose=0)).ravel()
 
 
+FOLD_DONE = "scores.json"  # written last in a fold's work folder: the fold is finished
+
+
+def train_fold(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Split, index: int, config: CNNConfig,
+               work: Path, bar=None, backup_every: int | None = None) -> None:
+    """Train member ``index`` on ``split`` in ``work`` (resuming there) and write its ``model.keras``,
+    validation predictions and scores; ``scores.json``, written last, marks the fold finished. The fold's
+    folder is locked meanwhile (:func:`tfmat.io.output_lock`)."""
+    from ..io import output_lock
+    from ..models.cnn import scores
+
+    with output_lock(work):  # one writer per fold, also against a worker process of an earlier run
+        model = train_member(inputs, y, split, config, work, bar, seed_offset=index, backup_every=backup_every)
+    model.save(work / "partial.keras")
+    (work / "partial.keras").replace(work / "model.keras")
+    pred = {part: _predict(model, take(inputs, getattr(split, part))) for part in ("train", "test", "validation")}
+    write_csv(work / "validation.csv", pd.DataFrame({"row": split.validation, "predicted": pred["validation"]}))
+    write_json(work / FOLD_DONE, {part: scores(y[getattr(split, part)], p) for part, p in pred.items()})
+    shutil.rmtree(work / "backup", ignore_errors=True)
+
+
+def _train_folds_in_processes(config: CNNConfig, out: Path, todo: list[tuple[int, Split]], jobs: int,
+                              backup_every: int | None, bar, log: Callable[[str], None]) -> None:
+    """Train the folds ``todo`` (``(index, split)`` pairs) ``jobs`` at a time, each in a fresh process
+    with an equal share of this process's CPUs as TensorFlow threads.
+
+    A worker reloads the data, rebuilds the splits from ``config`` and trains its fold with
+    :func:`train_fold`; it is killed if this process dies, and a rerun resumes every fold from its backup. The bar advances by the epochs the folds' histories record.
+    """
+    import concurrent.futures as futures
+    import multiprocessing
+    import os
+
+    from ..training import is_deterministic
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = max(1, cpus // jobs)
+    log(f"training {len(todo)} fold(s), {jobs} at a time, each in its own process with {threads} thread(s)")
+    histories = [out / "folds" / split.name / "history.csv" for _, split in todo]
+
+    def epochs_done() -> int:
+        return sum(max(0, len(h.read_text().splitlines()) - 1) for h in histories if h.is_file())
+
+    start = epochs_done()
+    with futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_fold_worker_start,
+                                     initargs=(os.getpid(), threads, is_deterministic())) as pool:
+        pending = {pool.submit(_fold_worker, config.to_dict(), str(out), index, backup_every) for index, _ in todo}
+        try:
+            while pending:
+                finished, pending = futures.wait(pending, timeout=5, return_when=futures.FIRST_COMPLETED)
+                bar.update(epochs_done() - start - bar.n)
+                for job in finished:
+                    job.result()  # a worker's error is raised here
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # folds not yet started stay untouched for the rerun
+            raise
+
+
+def _fold_worker_start(parent: int, threads: int, deterministic: bool) -> None:
+    """A fold worker's set-up: die with the parent (Linux), quiet TensorFlow, ``threads`` threads."""
+    import os
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the line above
+            os._exit(1)
+    from ..quiet import silence_tensorflow
+
+    silence_tensorflow()
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if deterministic:
+        from ..training import deterministic as make_deterministic
+
+        make_deterministic()
+
+
+def _fold_worker(config: dict, out: str, index: int, backup_every: int | None) -> str:
+    """Train fold ``index`` of the run in ``out`` (a worker of :func:`_train_folds_in_processes`)."""
+    config = CNNConfig.from_dict(config)
+    frame, x, fractions = load_features(config)
+    _, splits = make_splits(len(frame), config)
+    split = splits[index]
+    train_fold((x, fractions), frame["target"].to_numpy(np.float32), split, index, config,
+               Path(out) / "folds" / split.name, backup_every=backup_every)
+    return split.name
+
+
 def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
-                 log: Callable[[str], None] = print, backup_every: int | None = None) -> dict:
+                 log: Callable[[str], None] = print, backup_every: int | None = None, jobs: int = 1) -> dict:
     """Train every fold of ``config`` (skipping finished ones), write reports and the checkpoint.
 
     ``out`` is bound to the data, the split and the config (:func:`tfmat.io.claim_run`): a rerun with
-    other data or settings is refused.
+    other data or settings is refused. ``jobs`` > 1 trains that many folds at once, each in its own
+    process (:func:`_train_folds_in_processes`); a fold is trained the same way either way.
     """
     from ..models.cnn import scores
     from .model_dir import save_model_dir
@@ -196,22 +292,19 @@ def run_training(config: CNNConfig, out: str | Path, checkpoint: str | Path,
         f"{describe(config)}")
 
     fold_scores, member_files, oof = [], [], []
-    todo = sum(not (out / "folds" / s.name / "scores.json").exists() for s in splits)
-    bar = progress_bar(todo * config.epochs, "train-cnn", "epoch", disable=not todo)
+    todo = [(index, s) for index, s in enumerate(splits) if not (out / "folds" / s.name / FOLD_DONE).exists()]
+    bar = progress_bar(len(todo) * config.epochs, "train-cnn", "epoch", disable=not todo)
+    jobs = max(1, min(jobs, len(todo)))
+    if jobs > 1:
+        _train_folds_in_processes(config, out, todo, jobs, backup_every, bar, log)
     for index, split in enumerate(splits):
         work = out / "folds" / split.name
-        done = work / "scores.json"
+        done = work / FOLD_DONE
         if not done.exists():
             bar.set_description(f"fold {split.name}")
             log(f"fold {split.name}: train {len(split.train)}, test {len(split.test)}, "
                 f"validation {len(split.validation)}")
-            model = train_member(inputs, y, split, config, work, bar, seed_offset=index, backup_every=backup_every)
-            model.save(work / "partial.keras")
-            (work / "partial.keras").replace(work / "model.keras")
-            pred = {part: _predict(model, take(inputs, getattr(split, part))) for part in ("train", "test", "validation")}
-            write_csv(work / "validation.csv", pd.DataFrame({"row": split.validation, "predicted": pred["validation"]}))
-            write_json(done, {part: scores(y[getattr(split, part)], p) for part, p in pred.items()})
-            shutil.rmtree(work / "backup", ignore_errors=True)
+            train_fold(inputs, y, split, index, config, work, bar, backup_every)
         fold = json.loads(done.read_text())
         fold_scores.append({"fold": split.name, **fold})
         member_files.append(work / "model.keras")
@@ -347,5 +440,6 @@ def _epoch_table(out: Path, splits: list[Split]) -> pd.DataFrame:
     return table[["fold", "epoch"] + [c for c in table.columns if c not in ("fold", "epoch")]]
 
 
-__all__ = ["Split", "set_aside", "make_splits", "build_model", "describe", "load_features", "take", "train_member", "run_training", "ensemble_scores",
+__all__ = ["Split", "set_aside", "make_splits", "build_model", "describe", "load_features", "take", "train_member",
+           "train_fold", "run_training", "ensemble_scores",
            "score_holdout"]
