@@ -410,3 +410,43 @@ def test_jobs_refuse_a_fold_another_process_is_writing_and_keep_the_others(tmp_p
     assert all((out / "folds" / f / "scores.json").exists() for f in ("r0_k1", "r0_k2"))
     assert len(list((out / "model" / "members").glob("*.keras"))) == 3
     assert main([*args[:-4], "--jobs", "0", "--out", str(tmp_path / "zero")]) == 2
+
+
+def _processes() -> dict[int, tuple[int, bytes]]:
+    """Every live (not zombie) process: pid → (parent pid, command line), from Linux's /proc."""
+    from pathlib import Path
+
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if state != "Z":
+            found[int(stat.parent.name)] = (int(ppid), cmdline)
+    return found
+
+
+def test_jobs_workers_die_with_the_command(tmp_path, small_csv):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "tfmat", "train-cnn", "--data", str(small_csv), "--epochs", "200", "--folds", "3",
+           "--fractions", "16", "--jobs", "2", "--out", str(out)]
+    parent = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while not list(out.glob("folds/*/history.csv")) and parent.poll() is None and time.time() < deadline:
+            time.sleep(0.5)  # the workers are training once a fold has an epoch
+        workers = [pid for pid, (ppid, cmdline) in _processes().items()
+                   if ppid == parent.pid and b"spawn_main" in cmdline]
+        assert len(workers) == 2, workers
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.time() + 30
+    while set(workers) & set(_processes()) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not set(workers) & set(_processes())
