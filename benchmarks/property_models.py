@@ -27,7 +27,8 @@ and ``attention`` (:mod:`tfmat.models.attention`, :data:`ATTENTION_FLAGS`).
 The neural models keep the epoch with the best R² on 10% of their training
 rows (the val file for ``oqmd``). A cell is one (split, model, fold); its
 scores — MAE on all rows and on non-metals (target > 0) for band gaps, the
-share of negative raw predictions, wall seconds — go into
+share of negative raw predictions, wall seconds of the process that finished
+the cell (``resumed_at_epoch`` says when it resumed earlier work) — go into
 ``benchmarks/property_models.json`` as soon as it finishes, with the
 machine. ``--members N`` makes a neural cell the mean of N models, each from
 its own seed (recorded as ``<model>_xN``; member 0 is the single-model cell);
@@ -132,9 +133,10 @@ def fit_rf(x, y, train):
 
 
 def fit_neural(model: str, split: str, fold: str, inputs, y, train, select, attribute, member: int = 0):
-    """Train (or resume) one member of a neural cell; returns ``(predict(rows), flags)``. Member ``i``
-    starts from seed offset ``i``; member 0 is the single-model cell."""
+    """Train (or resume) one member of a neural cell; returns ``(predict(rows), flags, epochs done before
+    this process)``. Member ``i`` starts from seed offset ``i``; member 0 is the single-model cell."""
     from tfmat.cnn import CNNConfig, Split, train_member
+    from tfmat.training import completed_epochs
 
     flags = dict(THESIS_FLAGS if model == "thesis" else ATTENTION_FLAGS)
     if split == "oqmd":
@@ -147,10 +149,11 @@ def fit_neural(model: str, split: str, fold: str, inputs, y, train, select, attr
     config = CNNConfig(data_name=source, attribute=attribute, **flags)
     # other settings never resume this one
     work = WORK / split / model / (f"{fold}-{settings_digest(flags)}" + (f"-m{member}" if member else ""))
+    before = completed_epochs(work)
     net = train_member(inputs, y, Split(fold, train, select, select), config, work, backup_every=500,
                        seed_offset=member)
     return lambda rows: np.asarray(net.predict((inputs[0][rows], inputs[1][rows]), batch_size=8192,
-                                               verbose=0)).ravel(), flags
+                                               verbose=0)).ravel(), flags, before
 
 
 def settings_digest(flags: dict) -> str:
@@ -213,14 +216,16 @@ def run(split: str, model: str, only: str | None, members: int = 1, member: int 
         if only is not None and name != only:
             continue
         start = time.perf_counter()
-        flags = {"n_estimators": 100}
+        flags, resumed = {"n_estimators": 100}, 0
         if model == "rf":
             pred = fit_rf(x, y, train if select is None else np.concatenate([train, select]))(test)
         else:
             each = []
             for m in range(members) if member is None else [member]:
-                predict, flags = fit_neural(model, split, name, (x, f), y, train, select, attribute, member=m)
+                predict, flags, before = fit_neural(model, split, name, (x, f), y, train, select, attribute,
+                                                    member=m)
                 each.append(predict(test))
+                resumed = max(resumed, before)
             if member is not None:
                 print(f"{split} {model} {name}: member {member} trained", flush=True)
                 continue
@@ -229,6 +234,7 @@ def run(split: str, model: str, only: str | None, members: int = 1, member: int 
                 flags = {**flags, "members": members}
         result = {**score(y[test], pred, attribute == "band_gap"), "train_rows": int(len(train)),
                   "seconds": round(time.perf_counter() - start, 1), "settings": flags, "machine": machine(),
+                  **({"resumed_at_epoch": resumed} if resumed else {}),
                   "command": f"python benchmarks/property_models.py --split {split} --model {model} --fold {name}"
                              + (f" --members {members}" if members > 1 else "")}
         record(split, key, name, result)
