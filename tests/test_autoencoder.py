@@ -41,7 +41,9 @@ def test_the_dense_code_lies_in_the_box_and_gets_noise_only_while_training(count
     codes = encode_counts(model, counts)
     assert codes.shape == (len(counts), 128) and np.abs(codes).max() <= 1
     x = encode(counts[:8])[..., None]
-    np.testing.assert_array_equal(np.asarray(model(x)), decode_codes(model, codes[:8]))  # no noise at inference
+    # no noise at inference (encoding all rows and decoding 8 of them batches the matmuls differently from
+    # one pass over the 8, which may round the last bit differently on some CPUs)
+    np.testing.assert_allclose(np.asarray(model(x)), decode_codes(model, codes[:8]), rtol=0, atol=1e-6)
     assert not np.allclose(np.asarray(model(x, training=True)), np.asarray(model(x, training=True)))
     assert [s for _, s in layer_shapes(model.decoder)][-1] == (85, 8, 1)
 
