@@ -174,12 +174,12 @@ def train_fold(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Spli
 
     with output_lock(work):  # one writer per fold, also against a worker process of an earlier run
         model = train_member(inputs, y, split, config, work, bar, seed_offset=index, backup_every=backup_every)
-    model.save(work / "partial.keras")
-    (work / "partial.keras").replace(work / "model.keras")
-    pred = {part: _predict(model, take(inputs, getattr(split, part))) for part in ("train", "test", "validation")}
-    write_csv(work / "validation.csv", pd.DataFrame({"row": split.validation, "predicted": pred["validation"]}))
-    write_json(work / FOLD_DONE, {part: scores(y[getattr(split, part)], p) for part, p in pred.items()})
-    shutil.rmtree(work / "backup", ignore_errors=True)
+        model.save(work / "partial.keras")
+        (work / "partial.keras").replace(work / "model.keras")
+        pred = {part: _predict(model, take(inputs, getattr(split, part))) for part in ("train", "test", "validation")}
+        write_csv(work / "validation.csv", pd.DataFrame({"row": split.validation, "predicted": pred["validation"]}))
+        write_json(work / FOLD_DONE, {part: scores(y[getattr(split, part)], p) for part, p in pred.items()})
+        shutil.rmtree(work / "backup", ignore_errors=True)
 
 
 def _train_folds_in_processes(config: CNNConfig, out: Path, todo: list[tuple[int, Split]], jobs: int,
@@ -188,7 +188,8 @@ def _train_folds_in_processes(config: CNNConfig, out: Path, todo: list[tuple[int
     with an equal share of this process's CPUs as TensorFlow threads.
 
     A worker reloads the data, rebuilds the splits from ``config`` and trains its fold with
-    :func:`train_fold`; it is killed if this process dies, and a rerun resumes every fold from its backup. The bar advances by the epochs the folds' histories record.
+    :func:`train_fold`; it is killed if this process dies, and a rerun resumes every fold from its backup.
+    The bar advances by the epochs the folds' histories record.
     """
     import concurrent.futures as futures
     import multiprocessing
