@@ -1,6 +1,7 @@
 """Training speed of the property models: XLA, and the attention model's token budget, through train-cnn's loop.
 
     taskset -c 0 python benchmarks/cnn_speed.py            # rewrite benchmarks/cnn_speed.json
+    taskset -c 1 python benchmarks/cnn_speed.py --out benchmarks/cnn_speed_epyc.json   # the AMD EPYC record
 
 Each variant (``--arch`` thesis with its shipped fraction branch, and
 attention at the benchmark size; XLA on or off; the attention model at its
@@ -10,13 +11,16 @@ slower first epochs without XLA), then timed for one epoch of the
 first ``--rows`` MP band-gap compositions at batch 256, ``--repeats`` times,
 the variants interleaved in a rotating order. The JSON holds every epoch's
 seconds, their median per variant and the ratios of medians (no XLA / XLA,
-10 tokens / 8).
+10 tokens / 8), and the CPU's model name: XLA's gain depends on the CPU (none
+in ``cnn_speed.json``, 2.0× for the attention model in ``cnn_speed_epyc.json``,
+taken while another single-threaded training shared the machine).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -82,7 +86,7 @@ def main(argv=None) -> int:
               "rows": len(frame), "batch_size": 256, "repeats": args.repeats, "order_per_repeat": order,
               "variants": [{k: v for k, v in m.items() if k != "model"} | {"median_s": float(np.median(m["seconds"]))}
                            for m in models],
-              "machine": {"cpu": platform.processor() or platform.machine(), "cores_visible": len(os.sched_getaffinity(0))}}
+              "machine": machine()}
     medians = {name(m): float(np.median(m["seconds"])) for m in models}
     result["no_xla_over_xla"] = {"thesis": round(medians["thesis"] / medians["thesis/XLA"], 3),
                                  "attention": round(medians["attention8"] / medians["attention8/XLA"], 3)}
@@ -90,6 +94,16 @@ def main(argv=None) -> int:
     print(result["no_xla_over_xla"], result["attention_10_over_8_tokens"], flush=True)
     write_json(Path(args.out), result)
     return 0
+
+
+def machine() -> dict:
+    """The CPU's model name and vector extensions (XLA's gain differs between CPUs), and the cores visible."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"^model name\s*:\s*(.+)$", info, re.M)
+    flags = re.search(r"^flags\s*:\s*(.+)$", info, re.M)
+    flags = set(flags.group(1).split()) if flags else set()
+    return {"cpu": model.group(1) if model else platform.processor() or platform.machine(),
+            "avx512f": "avx512f" in flags, "cores_visible": len(os.sched_getaffinity(0))}
 
 
 def name(variant: dict) -> str:

@@ -80,7 +80,7 @@ trained_without_tf = "tensorflow" not in sys.modules  # (Keras's own saving may 
 model.save(sys.argv[2])
 again = keras.saving.load_model(sys.argv[2])
 same = np.allclose(np.asarray(model.predict([x, f], verbose=0)), np.asarray(again.predict([x, f], verbose=0)), atol=1e-5)
-print(keras.backend.backend(), first, last, same, trained_without_tf)
+print(keras.backend.backend(), first, last, same, trained_without_tf, model.jit_compile)
 """
 
 
@@ -90,8 +90,8 @@ def test_trains_saves_and_reloads_under_each_keras_backend(backend, tmp_path):
     res = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT, str(DATA / "mp_band_gap.csv.gz"),
                           str(tmp_path / "m.keras")], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
-    name, first, last, same, without_tf = res.stdout.split()[-5:]
-    assert name == backend and same == "True"
+    name, first, last, same, without_tf, xla = res.stdout.split()[-6:]
+    assert name == backend and same == "True" and xla == "True"  # XLA-compiled under both (CPU TF included)
     assert float(last) < 0.9 * float(first), (first, last)  # the MAE falls by more than 10% in 3 epochs
     if backend == "jax":
         assert without_tf == "True"  # building, training and predicting never reach TensorFlow

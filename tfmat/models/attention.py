@@ -156,14 +156,18 @@ class ElementAttention(keras.Model):
 
 def build_attention(lr: float = 5e-4, loss: str = "mae", width: int = 128, heads: int = 4, blocks: int = 3,
                     max_elements: int = 8, head: str = "linear", seed: int | None = None) -> ElementAttention:
-    """A compiled :class:`ElementAttention` (Adam, the thesis's three scores)."""
+    """A compiled :class:`ElementAttention` (Adam, the thesis's three scores), its training step XLA-compiled
+    under TensorFlow and JAX. Keras would leave XLA off on a CPU-only TensorFlow; on the AMD EPYC CPU of
+    ``benchmarks/cnn_speed_epyc.json`` it halves an epoch, and on the CPU of ``cnn_speed.json`` it changed
+    nothing."""
     from .cnn import regression_metrics
 
     if seed is not None:
         keras.utils.set_random_seed(seed)
     model = ElementAttention(width=width, heads=heads, blocks=blocks, max_elements=max_elements, head=head)
     model.build()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss=loss, metrics=regression_metrics())
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss=loss, metrics=regression_metrics(),
+                  jit_compile=keras.backend.backend() in ("tensorflow", "jax"))
     return model
 
 
