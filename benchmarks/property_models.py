@@ -20,14 +20,17 @@ Splits (``../shared/data/open``):
 * ``oqmd``: OQMD formation enthalpy, the CrabNet train / val / test files;
   the models train on train, the neural models keep their best epoch on val,
   all are scored on test.
+* ``mp_e_hull``: MP energy above the convex hull, the CrabNet train / val /
+  test files (39,663 / 8,499 / 8,500 rows), used as ``oqmd`` is.
 
 Models: ``rf`` (scikit-learn random forest, 100 trees, on the 132 Magpie
 features), ``thesis`` (the shipped thesis CNN's settings, :data:`THESIS_FLAGS`)
 and ``attention`` (:mod:`tfmat.models.attention`, :data:`ATTENTION_FLAGS`).
 The neural models keep the epoch with the best R² on 10% of their training
-rows (the val file for ``oqmd``). A cell is one (split, model, fold); its
-scores — MAE on all rows and on non-metals (target > 0) for band gaps, the
-share of negative raw predictions, wall seconds of the process that finished
+rows (the val file for ``oqmd`` and ``mp_e_hull``). A cell is one (split,
+model, fold); its scores — MAE on all rows (of predictions clipped at 0 for
+a property that cannot be negative, as ``tfmat predict`` clips them) and on
+non-metals (target > 0) for band gaps, the share of negative raw predictions, wall seconds of the process that finished
 the cell (``resumed_at_epoch`` says when it resumed earlier work) — go into
 ``benchmarks/property_models.json`` as soon as it finishes, with the
 machine. ``--members N`` makes a neural cell the mean of N models, each from
@@ -57,7 +60,9 @@ JSON = ROOT / "benchmarks" / "property_models.json"
 WORK = ROOT / "runs" / "benchmarks" / "property_models"
 MATBENCH_SEED = 18012019
 LANTHANIDES = ("La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu")
-SPLITS = ("matbench", "matbench_grouped", "lanthanides", "oqmd")
+SPLITS = ("matbench", "matbench_grouped", "lanthanides", "oqmd", "mp_e_hull")
+# the CrabNet train / val / test splits: split → (files, with {} for the part; attribute)
+FILE_SPLITS = {"oqmd": ("oqmd/formation_enthalpy_{}.csv", "delta_e"), "mp_e_hull": ("mp/mp_e_hull_{}.csv", "stability")}
 MODELS = ("rf", "thesis", "attention")
 # the shipped thesis CNN's settings (check_point/CNN/MP_band_gap/config.json)
 THESIS_FLAGS = dict(arch="thesis", epochs=80, batch_size=256, lr=0.002, loss="mae", schedule="cosine",
@@ -78,13 +83,14 @@ def load(split: str):
     score_rows)."""
     from sklearn.model_selection import KFold
 
-    if split == "oqmd":
-        parts = [pd.read_csv(SHARED / "oqmd" / f"formation_enthalpy_{p}.csv") for p in ("train", "val", "test")]
+    if split in FILE_SPLITS:
+        pattern, attribute = FILE_SPLITS[split]
+        parts = [pd.read_csv(SHARED / pattern.format(p), keep_default_na=False) for p in ("train", "val", "test")]
         frame = pd.concat(parts, ignore_index=True)
         edges = np.cumsum([0] + [len(p) for p in parts])
         rows = [np.arange(edges[i], edges[i + 1]) for i in range(3)]
         return frame.formula.to_numpy(str), frame.target.to_numpy(np.float32), \
-            [("test", rows[0], rows[1], rows[2])], "delta_e"
+            [("test", rows[0], rows[1], rows[2])], attribute
     frame = pd.read_csv(SHARED / "mp" / "mp_gap.csv")
     formulas, y = frame.formula.to_numpy(str), frame.target.to_numpy(np.float32)
     kfold = KFold(5, shuffle=True, random_state=MATBENCH_SEED)
@@ -145,7 +151,7 @@ def fit_neural(model: str, split: str, fold: str, inputs, y, train, select, attr
         perm = np.random.default_rng(520).permutation(train)
         n = len(perm) // 10
         select, train = np.sort(perm[:n]), np.sort(perm[n:])
-    source = "OQMD" if split == "oqmd" else "MP"
+    source = "OQMD" if split == "oqmd" else "MP"  # (data_name only names the run's property table)
     config = CNNConfig(data_name=source, attribute=attribute, **flags)
     # other settings never resume this one
     work = WORK / split / model / (f"{fold}-{settings_digest(flags)}" + (f"-m{member}" if member else ""))
@@ -168,16 +174,18 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
 
 
-def score(y, pred, band_gap: bool) -> dict:
+def score(y, pred, attribute: str) -> dict:
+    from tfmat.cnn.config import NON_NEGATIVE
     from tfmat.models.cnn import scores
 
     out = {"mae": scores(y, pred)["mae"], "r2": scores(y, pred)["r2"], "rows": int(len(y)),
            "negative_share": float(np.mean(pred < 0))}
-    if band_gap:
+    if attribute in NON_NEGATIVE:
         clipped = np.maximum(pred, 0)
+        out.update(mae_clipped=float(np.mean(np.abs(clipped - y))))
+    if attribute == "band_gap":
         metal = y <= 0
-        out.update(mae_clipped=float(np.mean(np.abs(clipped - y))),
-                   mae_nonmetals=float(np.mean(np.abs(clipped[~metal] - y[~metal]))), nonmetal_rows=int((~metal).sum()))
+        out.update(mae_nonmetals=float(np.mean(np.abs(clipped[~metal] - y[~metal]))), nonmetal_rows=int((~metal).sum()))
     return out
 
 
@@ -232,7 +240,7 @@ def run(split: str, model: str, only: str | None, members: int = 1, member: int 
             pred = np.mean(each, axis=0)
             if members > 1:
                 flags = {**flags, "members": members}
-        result = {**score(y[test], pred, attribute == "band_gap"), "train_rows": int(len(train)),
+        result = {**score(y[test], pred, attribute), "train_rows": int(len(train)),
                   "seconds": round(time.perf_counter() - start, 1), "settings": flags, "machine": machine(),
                   **({"resumed_at_epoch": resumed} if resumed else {}),
                   "command": f"python benchmarks/property_models.py --split {split} --model {model} --fold {name}"
