@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -48,6 +46,7 @@ def main(argv=None) -> int:
     from tfmat.composition import parse_formulas
     from tfmat.data import load_property_dataset
     from tfmat.features import element_fractions, magpie_features
+    from machine import cpu
     from tfmat.io import write_json
     from tfmat.models.attention import build_attention
     from tfmat.training import fit
@@ -86,7 +85,7 @@ def main(argv=None) -> int:
               "rows": len(frame), "batch_size": 256, "repeats": args.repeats, "order_per_repeat": order,
               "variants": [{k: v for k, v in m.items() if k != "model"} | {"median_s": float(np.median(m["seconds"]))}
                            for m in models],
-              "machine": machine()}
+              "machine": {**cpu(), "cores_visible": len(os.sched_getaffinity(0))}}
     medians = {name(m): float(np.median(m["seconds"])) for m in models}
     result["no_xla_over_xla"] = {"thesis": round(medians["thesis"] / medians["thesis/XLA"], 3),
                                  "attention": round(medians["attention8"] / medians["attention8/XLA"], 3)}
@@ -94,16 +93,6 @@ def main(argv=None) -> int:
     print(result["no_xla_over_xla"], result["attention_10_over_8_tokens"], flush=True)
     write_json(Path(args.out), result)
     return 0
-
-
-def machine() -> dict:
-    """The CPU's model name and vector extensions (XLA's gain differs between CPUs), and the cores visible."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", info, re.M)
-    flags = re.search(r"^flags\s*:\s*(.+)$", info, re.M)
-    flags = set(flags.group(1).split()) if flags else set()
-    return {"cpu": model.group(1) if model else platform.processor() or platform.machine(),
-            "avx512f": "avx512f" in flags, "cores_visible": len(os.sched_getaffinity(0))}
 
 
 def name(variant: dict) -> str:

@@ -30,8 +30,9 @@ The neural models keep the epoch with the best R² on 10% of their training
 rows (the val file for ``oqmd`` and ``mp_e_hull``). A cell is one (split,
 model, fold); its scores — MAE on all rows (of predictions clipped at 0 for
 a property that cannot be negative, as ``tfmat predict`` clips them) and on
-non-metals (target > 0) for band gaps, the share of negative raw predictions, wall seconds of the process that finished
-the cell (``resumed_at_epoch`` says when it resumed earlier work) — go into
+non-metals (target > 0) for band gaps, the share of negative raw
+predictions, wall seconds of the process that finished the cell
+(``resumed_at_epoch`` says when it resumed earlier work) — go into
 ``benchmarks/property_models.json`` as soon as it finishes, with the
 machine. ``--members N`` makes a neural cell the mean of N models, each from
 its own seed (recorded as ``<model>_xN``; member 0 is the single-model cell);
@@ -62,7 +63,8 @@ MATBENCH_SEED = 18012019
 LANTHANIDES = ("La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu")
 SPLITS = ("matbench", "matbench_grouped", "lanthanides", "oqmd", "mp_e_hull")
 # the CrabNet train / val / test splits: split → (files, with {} for the part; attribute)
-FILE_SPLITS = {"oqmd": ("oqmd/formation_enthalpy_{}.csv", "delta_e"), "mp_e_hull": ("mp/mp_e_hull_{}.csv", "stability")}
+FILE_SPLITS = {"oqmd": ("oqmd/formation_enthalpy_{}.csv", "delta_e"),
+               "mp_e_hull": ("mp/mp_e_hull_{}.csv", "stability")}
 MODELS = ("rf", "thesis", "attention")
 # the shipped thesis CNN's settings (check_point/CNN/MP_band_gap/config.json)
 THESIS_FLAGS = dict(arch="thesis", epochs=80, batch_size=256, lr=0.002, loss="mae", schedule="cosine",
@@ -151,7 +153,7 @@ def fit_neural(model: str, split: str, fold: str, inputs, y, train, select, attr
         perm = np.random.default_rng(520).permutation(train)
         n = len(perm) // 10
         select, train = np.sort(perm[:n]), np.sort(perm[n:])
-    source = "OQMD" if split == "oqmd" else "MP"  # (data_name only names the run's property table)
+    source = "OQMD" if split == "oqmd" else "MP"
     config = CNNConfig(data_name=source, attribute=attribute, **flags)
     # other settings never resume this one
     work = WORK / split / model / (f"{fold}-{settings_digest(flags)}" + (f"-m{member}" if member else ""))
@@ -169,9 +171,9 @@ def settings_digest(flags: dict) -> str:
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+    from machine import cpu
+
+    return {"cpu": cpu()["cpu"], "cores": os.cpu_count(), "python": platform.python_version()}
 
 
 def score(y, pred, attribute: str) -> dict:
@@ -183,7 +185,7 @@ def score(y, pred, attribute: str) -> dict:
     if attribute in NON_NEGATIVE:
         clipped = np.maximum(pred, 0)
         out.update(mae_clipped=float(np.mean(np.abs(clipped - y))))
-    if attribute == "band_gap":
+    if attribute == "band_gap":  # (one of NON_NEGATIVE)
         metal = y <= 0
         out.update(mae_nonmetals=float(np.mean(np.abs(clipped[~metal] - y[~metal]))), nonmetal_rows=int((~metal).sum()))
     return out
