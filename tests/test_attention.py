@@ -180,3 +180,28 @@ def test_a_single_model_is_calibrated_to_a_constant_sigma():
     assert np.allclose(sigma, fitted["constant"])
     assert calibration.coverage(errors, calibration.sigma(fitted, np.zeros_like(errors))) == pytest.approx(0.6827,
                                                                                                              abs=1e-3)
+
+
+def test_screen_arch_attention_reads_the_attention_runs_under_models(tmp_path):
+    """``screen --arch attention --models DIR`` predicts with DIR's ``MP_*_attention`` runs (and leaves
+    the thesis CNN's folders beside them alone)."""
+    from tfmat.cnn import Predictor
+
+    runs = tmp_path / "runs"
+    for attribute in ("band_gap", "formation_energy"):
+        frame = pd.read_csv(DATA / f"mp_{attribute}.csv.gz", keep_default_na=False).sample(600, random_state=1)
+        frame.to_csv(tmp_path / f"{attribute}.csv", index=False)
+        assert main(["train-cnn", "--arch", "attention", "--attribute", attribute, "--data",
+                     str(tmp_path / f"{attribute}.csv"), "--epochs", "1", "--width", "16", "--heads", "1",
+                     "--blocks", "1", "--out", str(runs / f"MP_{attribute}_attention")]) == 0
+    source = tmp_path / "mine.csv"
+    source.write_text("formula\nNaCl\nGaAs\nZnO\nLiFePO4\n")
+    out = tmp_path / "screened"
+    assert main(["screen", "--input", str(source), "--require", "none", "--arch", "attention",
+                 "--models", str(runs), "-o", str(out)]) == 0
+    config = json.loads((out / "summary.json").read_text())["config"]
+    assert config["arch"] == "attention"
+    assert config["band_gap_model"] == str(runs / "MP_band_gap_attention")
+    cand = pd.read_csv(out / "candidates.csv", keep_default_na=False).set_index("formula")
+    expected = Predictor(runs / "MP_band_gap_attention").predict(list(cand.index))
+    np.testing.assert_allclose(cand["band_gap"].to_numpy(), expected["prediction"], atol=1e-4)  # written to 4 decimals

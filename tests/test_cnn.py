@@ -167,6 +167,18 @@ def test_predict_cli_rows_rejects_and_exit_codes(tmp_path):
     assert main(["predict", "--model", str(tmp_path), "NaCl"]) == 2
 
 
+def test_predict_and_export_default_to_the_shipped_mp_band_gap_model(tmp_path, capsys):
+    """With no ``--model``, ``predict`` and ``export`` use the shipped model of the default architecture."""
+    from tfmat.cnn import DEFAULT_ARCH, model_name
+
+    assert main(["predict", "--model", model_name("band_gap", DEFAULT_ARCH), "NaCl", "GaAs"]) == 0
+    named = capsys.readouterr().out
+    assert main(["predict", "NaCl", "GaAs"]) == 0
+    assert capsys.readouterr().out == named and "NaCl" in named
+    assert main(["export", "--out", str(tmp_path / "served")]) == 0
+    assert (tmp_path / "served" / "saved_model.pb").is_file()
+
+
 def test_predictions_outside_the_training_domain_are_marked_and_counted(tmp_path, capsys):
     """The shipped MP band-gap model (no domain.json: its domain comes from the embedded MP data): every
     training row lies inside; unseen elements, more elements than any training formula and features

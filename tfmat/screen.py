@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .cnn.config import ARCHITECTURES, DEFAULT_ARCH, model_name
 from .composition import Compositions, formulas_of, parse_formulas
 from .gan.sampling import GENERATION_BATCH
 from .io import atomic_dir, write_csv, write_json
@@ -50,8 +51,9 @@ class ScreenConfig:
     data: str | None = None  # the user's file for that database (ICSD)
     drop_bad_rows: bool = False  # leave out that file's unusable rows instead of stopping
     input: str | None = None  # screen this formula file instead of generating
-    formation_model: str = str(CHECKPOINTS / "CNN" / "MP_formation_energy")
-    band_gap_model: str = str(CHECKPOINTS / "CNN" / "MP_band_gap")
+    arch: str = DEFAULT_ARCH  # the architecture of the shipped models used where none is named
+    formation_model: str | None = None  # None: the shipped MP formation-energy model of ``arch``
+    band_gap_model: str | None = None  # None: the shipped MP band-gap model of ``arch``
     require: str = "cn+en"  # chemistry a candidate must pass
     rules: str = "thesis"  # oxidation-state rules: "thesis" (SMACT 2014 states, no alloy shortcut) or "smact"
     max_formation_energy: float = 0.0  # table 5.2: E_f below this (eV/atom)
@@ -59,6 +61,13 @@ class ScreenConfig:
     gap_max: float = 2.0
     gap_target: float = 1.4  # table 5.2 order: closeness to this gap
     top: int = 20  # table 5.1: lowest-E_f formulas per arity
+
+    def __post_init__(self):
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"arch must be one of {ARCHITECTURES}")
+        for field_name, attribute in (("formation_model", "formation_energy"), ("band_gap_model", "band_gap")):
+            if getattr(self, field_name) is None:
+                setattr(self, field_name, str(CHECKPOINTS / "CNN" / model_name(attribute, self.arch)))
 
 
 @dataclass

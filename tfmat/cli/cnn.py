@@ -10,7 +10,7 @@ from . import (UsageError, add_drop_bad_rows, add_overwrite, add_resume_flags,
 
 
 def register(sub) -> None:
-    from ..cnn.config import ARCHITECTURES, ATTRIBUTES, SOURCES, CNNConfig
+    from ..cnn.config import ARCHITECTURES, ATTRIBUTES, SOURCES, CNNConfig, model_name
 
     d = CNNConfig()
     t = sub.add_parser("train-cnn", help="train a property model: the thesis CNN on Magpie 22×6 features (SPEC §6) or element attention",
@@ -66,8 +66,8 @@ def register(sub) -> None:
     t.set_defaults(func=_train)
 
     p = sub.add_parser("predict", help="predict a property with a trained CNN")
-    p.add_argument("--model", required=True, help="model folder, train-cnn run folder, or the name of a shipped "
-                                                  "model (e.g. MP_band_gap)")
+    p.add_argument("--model", default=model_name("band_gap"), help="model folder, train-cnn run folder, or the "
+                                                                   "name of a shipped model (default: %(default)s)")
     p.add_argument("formulas", nargs="*", metavar="FORMULA")
     p.add_argument("--input", default=None, help="CSV with a formula column")
     p.add_argument("-o", "--output", default=None, help="output CSV (default: print to stdout)")
@@ -75,7 +75,8 @@ def register(sub) -> None:
     p.set_defaults(func=_predict)
 
     e = sub.add_parser("export", help="write a trained CNN as a SavedModel for serving")
-    e.add_argument("--model", required=True, help="model folder, train-cnn run folder, or a shipped model's name")
+    e.add_argument("--model", default=model_name("band_gap"), help="model folder, train-cnn run folder, or a "
+                                                                   "shipped model's name (default: %(default)s)")
     e.add_argument("--out", required=True, help="SavedModel folder to write")
     add_overwrite(e)
     e.set_defaults(func=_export)

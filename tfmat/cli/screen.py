@@ -8,6 +8,7 @@ from . import UsageError, add_drop_bad_rows, add_overwrite
 
 
 def register(sub) -> None:
+    from ..cnn.config import ARCHITECTURES
     from ..screen import ScreenConfig
 
     d = ScreenConfig()
@@ -26,9 +27,12 @@ def register(sub) -> None:
     p.add_argument("--data", default=None, help="your file for that database (ICSD)")
     add_drop_bad_rows(p)
     p.add_argument("--input", default=None, help="screen the formulas of this CSV instead of generating")
-    p.add_argument("--models", metavar="DIR", help="folder holding MP_formation_energy/ and MP_band_gap/ (model "
-                                                   "folders or train-cnn runs, e.g. runs/cnn); default: the shipped "
-                                                   "models")
+    p.add_argument("--arch", default=d.arch, choices=ARCHITECTURES,
+                   help="property models' architecture: the shipped models of it, or its folders under --models "
+                        "(default: %(default)s)")
+    p.add_argument("--models", metavar="DIR", help="folder holding MP_formation_energy/ and MP_band_gap/ (with "
+                                                   "_attention for --arch attention: model folders or train-cnn "
+                                                   "runs, e.g. runs/cnn); default: the shipped models")
     p.add_argument("--formation-model", help="formation-energy model (folder, train-cnn run or shipped name; "
                                              "overrides --models)")
     p.add_argument("--band-gap-model", help="band-gap model (likewise)")
@@ -48,13 +52,14 @@ def register(sub) -> None:
 
 
 def _screen(args) -> int:
+    from ..cnn.config import model_name
     from ..screen import ScreenConfig, screen
 
     names = {f.name for f in fields(ScreenConfig)}
     if args.models:
-        for field, name in (("formation_model", "MP_formation_energy"), ("band_gap_model", "MP_band_gap")):
+        for field, attribute in (("formation_model", "formation_energy"), ("band_gap_model", "band_gap")):
             if getattr(args, field) is None:
-                setattr(args, field, str(Path(args.models) / name))
+                setattr(args, field, str(Path(args.models) / model_name(attribute, args.arch)))
     config = ScreenConfig(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     if config.n < 1:
         raise UsageError("-n must be at least 1")

@@ -20,6 +20,14 @@ ATTENTION_DEFAULTS = (256, 5e-4, "mae", "cosine")
 # every model's predictions of them are clipped at 0 (tfmat.cnn.predict)
 NON_NEGATIVE = ("band_gap", "stability", "volume_pa")
 THESIS_SPLIT_SEED = 520  # appendix code: inner train/test split
+# the architecture of the shipped models that predict, export and screen use when no model is named
+DEFAULT_ARCH = "thesis"
+
+
+def model_name(attribute: str, arch: str = DEFAULT_ARCH, data_name: str = "MP") -> str:
+    """``<data>_<attribute>``, with ``_attention`` for the attention model: a run's default folder under
+    ``runs/cnn/`` and a shipped model's name (``model_name("band_gap")`` is ``MP_band_gap``)."""
+    return f"{data_name.upper()}_{normalise_attribute(attribute)}" + ("_attention" if arch == "attention" else "")
 
 
 @dataclass
@@ -122,9 +130,8 @@ class CNNConfig(SavedConfig):
 
     @property
     def name(self) -> str:
-        """``<data>_<attribute>``, with ``_attention`` for the attention model: the default run folder under
-        ``runs/cnn/`` and the shipped model's name."""
-        return f"{self.data_name}_{self.attribute}" + ("_attention" if self.arch == "attention" else "")
+        """The run's :func:`model_name`."""
+        return model_name(self.attribute, self.arch, self.data_name)
 
 
 
