@@ -25,7 +25,9 @@ Splits (``../shared/data/open``):
 
 Models: ``rf`` (scikit-learn random forest, 100 trees, on the 132 Magpie
 features), ``thesis`` (the shipped thesis CNN's settings, :data:`THESIS_FLAGS`)
-and ``attention`` (:mod:`tfmat.models.attention`, :data:`ATTENTION_FLAGS`).
+``attention`` (:mod:`tfmat.models.attention`, :data:`ATTENTION_FLAGS`) and
+``attention_arity``, the same trained in batches of one arity
+(``train-cnn --arity-batches``).
 The neural models keep the epoch with the best R² on 10% of their training
 rows (the val file for ``oqmd`` and ``mp_e_hull``). A cell is one (split,
 model, fold); its scores — MAE on all rows (of predictions clipped at 0 for
@@ -65,13 +67,16 @@ SPLITS = ("matbench", "matbench_grouped", "lanthanides", "oqmd", "mp_e_hull")
 # the CrabNet train / val / test splits: split → (files, with {} for the part; attribute)
 FILE_SPLITS = {"oqmd": ("oqmd/formation_enthalpy_{}.csv", "delta_e"),
                "mp_e_hull": ("mp/mp_e_hull_{}.csv", "stability")}
-MODELS = ("rf", "thesis", "attention")
+MODELS = ("rf", "thesis", "attention", "attention_arity")
 # the shipped thesis CNN's settings (check_point/CNN/MP_band_gap/config.json)
 THESIS_FLAGS = dict(arch="thesis", epochs=80, batch_size=256, lr=0.002, loss="mae", schedule="cosine",
                     fractions=64, dense=64)
 # one fold of MP band gap in about an hour on two CPU cores
 ATTENTION_FLAGS = dict(arch="attention", epochs=60, width=128, heads=4, blocks=3)
-OQMD_EPOCHS = {"thesis": 35, "attention": 20}
+# the neural models' settings; attention_arity trains in batches of one arity (train-cnn --arity-batches)
+FLAGS = {"thesis": THESIS_FLAGS, "attention": ATTENTION_FLAGS,
+         "attention_arity": {**ATTENTION_FLAGS, "arity_batches": True}}
+OQMD_EPOCHS = {"thesis": 35, "attention": 20, "attention_arity": 20}
 PUBLISHED = {
     "matbench": {"unit": "eV", "CrabNet (Matbench leaderboard, composition only)": 0.27,
                  "RF-SCM/Magpie (Matbench leaderboard)": 0.35},
@@ -146,7 +151,7 @@ def fit_neural(model: str, split: str, fold: str, inputs, y, train, select, attr
     from tfmat.cnn import CNNConfig, Split, train_member
     from tfmat.training import completed_epochs
 
-    flags = dict(THESIS_FLAGS if model == "thesis" else ATTENTION_FLAGS)
+    flags = dict(FLAGS[model])
     if split == "oqmd":
         flags["epochs"] = OQMD_EPOCHS[model]
     if select is None:  # 10% of the training rows choose the kept epoch

@@ -47,6 +47,37 @@ def test_a_formula_beyond_the_token_budget_keeps_its_largest_fractions():
     np.testing.assert_allclose(np.sort(frac[0]), [0.2, 0.3, 0.4], rtol=1e-6)
 
 
+def test_arity_batches_hold_one_arity_each_cut_to_it_and_predict_as_the_fractions_do():
+    """An epoch of :func:`arity_batches` holds every row once; its full batches hold one arity each, and the
+    rows left over pool into batches cut to their largest arity, so the batches take one shape per arity
+    and one more; the order is the seed's; and the model predicts the tokens as it predicts the fractions."""
+    from tfmat.data.pipeline import arity_batches
+    from tfmat.models.attention import ElementAttention, formula_tokens
+
+    frame = pd.read_csv(DATA / "mp_band_gap.csv.gz", keep_default_na=False).sample(700, random_state=2)
+    fractions = fractions_of(frame.formula.tolist())[1]
+    z, fraction = formula_tokens(fractions)
+    y = np.arange(len(frame), dtype=np.float32)  # the row number, to find each row in the batches
+    model = ElementAttention(width=16, heads=2, blocks=1)
+    model.build()
+    arity = (fractions > 0).sum(axis=1)
+    seen, shapes, mixed = [], set(), 0
+    for tokens, target in arity_batches(z, fraction, y, 64, seed=3):
+        rows = target.numpy().astype(int)
+        assert arity[rows].max() == tokens["z"].shape[1] and (tokens["z"].numpy() > 0).any(axis=1).all()
+        mixed += len(set(arity[rows])) > 1
+        shapes.add(tokens["z"].shape)
+        np.testing.assert_allclose(np.asarray(model(tokens)), np.asarray(model(fractions_of(
+            frame.formula.iloc[rows].tolist()))), rtol=1e-5, atol=1e-6)
+        seen.extend(rows)
+    assert sorted(seen) == list(range(len(frame))) and len(set(arity)) > 2
+    assert 0 < mixed < 4 and len(shapes) <= len(set(arity)) + 1
+    again = [t.numpy().astype(int).tolist() for _, t in arity_batches(z, fraction, y, 64, seed=3)]
+    other = [t.numpy().astype(int).tolist() for _, t in arity_batches(z, fraction, y, 64, seed=4)]
+    assert sum(again, []) == seen and sum(other, []) != seen
+    assert int(arity_batches(z, fraction, y, 64, seed=3).cardinality()) == len(again)
+
+
 def test_nonneg_head_never_predicts_a_negative_value():
     from tfmat.models.attention import ElementAttention
 
@@ -164,7 +195,10 @@ def test_architecture_defaults_and_bad_flags():
     assert (attention.batch_size, attention.lr, attention.loss, attention.schedule) == (256, 5e-4, "mae", "cosine")
     # a run recorded before these settings existed keeps its identity
     assert "arch" not in thesis.identity() and attention.identity()["arch"] == "attention"
-    for bad in (dict(arch="transformer"), dict(arch="attention", width=30), dict(calibration=0.6)):
+    assert "arity_batches" not in attention.identity()
+    assert CNNConfig(arch="attention", arity_batches=True).identity()["arity_batches"] is True
+    for bad in (dict(arch="transformer"), dict(arch="attention", width=30), dict(calibration=0.6),
+                dict(arity_batches=True)):
         with pytest.raises(UsageError):
             CNNConfig(**bad)
 

@@ -271,14 +271,18 @@ def _h5_arrays(path):
     return found
 
 
+@pytest.mark.parametrize("arch", ["thesis", "attention"])
 def test_a_fold_killed_mid_epoch_resumes_at_its_batch_and_ends_as_an_uninterrupted_one(tmp_path, small_csv,
-                                                                                       monkeypatch, capsys):
-    """1,620 training rows in batches of 256: 7 batches an epoch. A kill after 11 batches (4 into the second
-    epoch) resumes from the backup after batch 3 of that epoch, with the data order, optimizer and metric
-    sums restored: the final weights and every epoch's losses equal an uninterrupted run's."""
+                                                                                       monkeypatch, capsys, arch):
+    """1,620 training rows in batches of 256 (7 batches an epoch; more in batches of one arity, for the
+    attention model). A kill 4 batches into the second epoch resumes from the backup after batch 3 of that
+    epoch, with the data order, optimizer and metric sums restored: the final weights and every epoch's
+    losses equal an uninterrupted run's."""
     import keras
 
     import tfmat.cnn.train as train
+    from tfmat.data.pipeline import arity_batches
+    from tfmat.models.attention import formula_tokens
 
     class KilledAfter(keras.callbacks.Callback):
         def __init__(self, batches):
@@ -290,15 +294,20 @@ def test_a_fold_killed_mid_epoch_resumes_at_its_batch_and_ends_as_an_uninterrupt
             if self.left == 0:
                 raise KeyboardInterrupt
 
-    config = CNNConfig(data_name="MP", attribute="band_gap", data=str(small_csv), epochs=3, lr=0.003)
+    size = dict(arch="attention", width=16, heads=2, blocks=1, arity_batches=True, batch_size=256) \
+        if arch == "attention" else {}
+    config = CNNConfig(data_name="MP", attribute="band_gap", data=str(small_csv), epochs=3, lr=0.003, **size)
     frame, x, fractions = train.load_features(config)
     y = frame["target"].to_numpy(np.float32)
     _, (split,) = make_splits(len(y), config)
     assert len(split.train) == 1620 and config.batch_size == 256
+    per_epoch = 7 if arch == "thesis" else \
+        int(arity_batches(*formula_tokens(fractions[split.train]), y[split.train], 256, 0).cardinality())
+    assert per_epoch >= 7
     whole = train.train_member((x, fractions), y, split, config, tmp_path / "whole", backup_every=3)
 
     original = train._callbacks
-    monkeypatch.setattr(train, "_callbacks", lambda *a: original(*a) + [KilledAfter(11)])
+    monkeypatch.setattr(train, "_callbacks", lambda *a: original(*a) + [KilledAfter(per_epoch + 4)])
     with pytest.raises(KeyboardInterrupt):
         train.train_member((x, fractions), y, split, config, tmp_path / "killed", backup_every=3)
     state = json.loads((tmp_path / "killed" / "backup" / "training_metadata.json").read_text())

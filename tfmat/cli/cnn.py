@@ -41,6 +41,9 @@ def register(sub) -> None:
     t.add_argument("--width", type=int, default=d.width, help="attention: token width (default %(default)s)")
     t.add_argument("--heads", type=int, default=d.heads, help="attention: heads per block (default %(default)s)")
     t.add_argument("--blocks", type=int, default=d.blocks, help="attention: encoder blocks (default %(default)s)")
+    t.add_argument("--arity-batches", action="store_true",
+                   help="attention: train in batches of formulas with one number of elements, each padded only "
+                        "to it (faster; default: every formula padded to 8 elements)")
     t.add_argument("--filters", type=int, default=d.filters, help="channels of each convolution (thesis 32)")
     t.add_argument("--dense", type=int, default=d.dense, help="width of the hidden FC layer (thesis 32)")
     t.add_argument("--fractions", type=int, default=d.fractions,
@@ -108,7 +111,8 @@ def _train(args) -> int:
                        holdout=args.holdout, loss=args.loss, schedule=args.schedule, filters=args.filters,
                        dense=args.dense, fractions=args.fractions, data=args.data,
                        label_range=args.label_range, drop_bad_rows=args.drop_bad_rows, arch=args.arch,
-                       width=args.width, heads=args.heads, blocks=args.blocks, calibration=args.calibration)
+                       width=args.width, heads=args.heads, blocks=args.blocks, calibration=args.calibration,
+                       arity_batches=args.arity_batches)
     out = Path(args.out) if args.out else default_output(args, RUNS / "cnn" / config.name)
     checkpoint = Path(args.checkpoint) if args.checkpoint else out / "model"
     start_training(args)

@@ -76,9 +76,10 @@ class CNNConfig(SavedConfig):
     heads: int = 4                    # attention: heads per block
     blocks: int = 3                   # attention: encoder blocks
     calibration: float = 0.0          # fraction set aside to scale the ensemble's uncertainty
+    arity_batches: bool = False       # attention: batches of one arity, each padded to it alone
 
     RERUN_FREE = ("data",)  # a run is bound to its rows (their hash), not to the file's path
-    ADDED = ("arch", "width", "heads", "blocks", "calibration")
+    ADDED = ("arch", "width", "heads", "blocks", "calibration", "arity_batches")
 
     def __post_init__(self):
         self.data_name = self.data_name.upper()
@@ -112,6 +113,8 @@ class CNNConfig(SavedConfig):
             problems.append("--holdout and --calibration must be in [0, 0.5)")
         if self.arch not in ARCHITECTURES:
             problems.append(f"--arch must be one of {', '.join(ARCHITECTURES)}, not {self.arch!r}")
+        if self.arity_batches and self.arch != "attention":
+            problems.append("--arity-batches is for --arch attention")
         if self.width < 4 or self.width % 4 or self.heads < 1 or self.width % self.heads or self.blocks < 1:
             problems.append("--width must be a positive multiple of 4 and of --heads; --blocks positive")
         if self.lr <= 0:

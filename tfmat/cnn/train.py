@@ -110,24 +110,35 @@ def train_member(inputs: tuple[np.ndarray, np.ndarray], y: np.ndarray, split: Sp
     """Fit one model on ``split`` (resuming from ``work`` if present); returns the best-test-R² model.
 
     ``inputs`` is ``(features, fractions)`` for all rows; ``bar`` (optional) advances once per epoch. The
-    training rows are shuffled each epoch by the member's seed and the epoch, and backed up every
-    ``backup_every`` batches as well as at each epoch end.
+    training rows are shuffled each epoch by the member's seed and the epoch (with ``arity_batches``, into
+    batches of one arity: :func:`tfmat.data.pipeline.arity_batches`), and backed up every ``backup_every``
+    batches as well as at each epoch end.
     """
     import keras
     import tensorflow as tf
 
-    from ..data.pipeline import epoch_seed
+    from ..data.pipeline import arity_batches, epoch_seed
     from ..training import fit
 
     seed = config.seed + seed_offset
     model = build_model(config, inputs[0][split.train], seed)
+    if config.arity_batches:
+        from ..models.attention import formula_tokens
+
+        z, fraction = formula_tokens(inputs[1][split.train], model.max_elements)
+
+        def data(epoch):
+            return arity_batches(z, fraction, y[split.train], config.batch_size, epoch_seed(seed, epoch))
+    else:
+        rows = tf.data.Dataset.from_tensor_slices((take(inputs, split.train), y[split.train]))
+
+        def data(epoch):
+            return rows.shuffle(len(split.train), seed=epoch_seed(seed, epoch)).batch(config.batch_size)
     if config.schedule == "cosine":
-        steps = config.epochs * int(np.ceil(len(split.train) / config.batch_size))
+        steps = config.epochs * int(data(0).cardinality())
         model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(config.lr, steps)
-    rows = tf.data.Dataset.from_tensor_slices((take(inputs, split.train), y[split.train]))
     test = tf.data.Dataset.from_tensor_slices((take(inputs, split.test), y[split.test])).batch(config.batch_size)
-    fit(model, lambda epoch: rows.shuffle(len(split.train), seed=epoch_seed(seed, epoch)).batch(config.batch_size),
-        config.epochs, _callbacks(work, bar, backup_every), validation=test)
+    fit(model, data, config.epochs, _callbacks(work, bar, backup_every), validation=test)
     return model
 
 

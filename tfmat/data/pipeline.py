@@ -31,3 +31,36 @@ def gan_pipeline(counts: np.ndarray, batch_size: int, seed: int = 0, shuffle: bo
         return tf.reshape(m, (-1, N_ELEMENTS, MAX_COUNT, 1))
 
     return ds.map(onehot, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def arity_batches(z: np.ndarray, fraction: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
+    """One epoch of ``({"z", "fraction"}, y)`` batches of formulas with as many elements as each other, the
+    tokens cut to that number: (n, k) element tokens (:func:`tfmat.models.attention.formula_tokens`; z = 0
+    pads) with their targets. The rows are shuffled by ``seed`` and cut into full batches within each
+    arity; the rows each arity leaves over are pooled in order of arity into batches cut to their largest
+    arity (the last may be short), so a compiled step meets one shape per arity and one more. The batches
+    are shuffled; the order is a function of ``seed`` alone."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
+    arity = (z[order] > 0).sum(axis=1)
+    batches, left = [], []
+    for k in np.unique(arity):
+        rows = order[arity == k]
+        full = len(rows) - len(rows) % batch_size
+        batches += np.split(rows[:full], full // batch_size) if full else []
+        left.append(rows[full:])
+    left = np.concatenate(left)
+    batches += [left[i:i + batch_size] for i in range(0, len(left), batch_size)]
+    batches = [batches[i] for i in rng.permutation(len(batches))]
+    cut = [max(int((z[rows] > 0).sum(axis=1).max()), 1) for rows in batches]
+
+    def generate():
+        for rows, k in zip(batches, cut):
+            yield {"z": z[rows, :k], "fraction": fraction[rows, :k]}, y[rows]
+
+    spec = ({"z": tf.TensorSpec((None, None), tf.int32), "fraction": tf.TensorSpec((None, None), tf.float32)},
+            tf.TensorSpec((None, *y.shape[1:]), tf.as_dtype(y.dtype)))
+    data = tf.data.Dataset.from_generator(generate, output_signature=spec)
+    return data.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)

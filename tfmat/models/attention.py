@@ -20,7 +20,10 @@ negative (band gap, energy above hull); ``"linear"`` leaves it signed.
 
 The model takes ``(features, fractions)``, the same pair as the thesis CNN
 with its fraction branch, so one predictor, export and screen serve both; it
-reads only the fractions. Everything inside is ``keras.ops`` and Keras
+reads only the fractions. It also takes ``{"z": ..., "fraction": ...}``, the
+(batch, k) tokens :func:`formula_tokens` makes, for any k: training in
+batches of one arity (:func:`tfmat.data.pipeline.arity_batches`) then pads
+each formula only to its batch's arity. Everything inside is ``keras.ops`` and Keras
 layers, so it trains under any Keras backend (``KERAS_BACKEND=jax`` included).
 Formulas with more than ``max_elements`` (default 8, as many as a MatGAN
 formula holds and as the MP and OQMD tables reach) elements keep their largest
@@ -56,6 +59,14 @@ def fraction_encoding(fractions, size: int):
     logf = ops.log(ops.maximum(f, 1e-6)) / math.log(1e-6)  # 0 for a pure element, 1 at 1 ppm
     return ops.concatenate([ops.sin(f * freqs), ops.cos(f * freqs), ops.sin(logf * freqs), ops.cos(logf * freqs)],
                            axis=-1)
+
+
+def formula_tokens(fractions: np.ndarray, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """``(z, fraction)``, (n, ``k``) int32 and float32: the ``k`` largest of the (n, 118) element fractions
+    in decreasing order, as :class:`ElementAttention` takes them from the fractions itself; z = 0 pads."""
+    index = np.argsort(-fractions, axis=1, kind="stable")[:, :k]
+    values = np.take_along_axis(fractions, index, axis=1).astype(np.float32)
+    return np.where(values > 0, index + 1, 0).astype(np.int32), np.where(values > 0, values, 0).astype(np.float32)
 
 
 @keras.saving.register_keras_serializable(package="tfmat")
@@ -135,8 +146,12 @@ class ElementAttention(keras.Model):
         return z, ops.where(mask, values, 0.0), mask
 
     def call(self, inputs, training=False):
-        fractions = ops.cast(inputs[1] if isinstance(inputs, (tuple, list)) else inputs, "float32")
-        z, frac, mask = self.tokens(fractions)
+        if isinstance(inputs, dict):  # (batch, k) element tokens (module docstring)
+            z, frac = ops.cast(inputs["z"], "int32"), ops.cast(inputs["fraction"], "float32")
+            mask = z > 0
+        else:
+            fractions = ops.cast(inputs[1] if isinstance(inputs, (tuple, list)) else inputs, "float32")
+            z, frac, mask = self.tokens(fractions)
         x = self.element(z) + self.from_properties(ops.take(self.properties, z, axis=0))
         x = x + self.from_fraction(fraction_encoding(frac, self.width))
         for block in self.encoder:
@@ -171,4 +186,5 @@ def build_attention(lr: float = 5e-4, loss: str = "mae", width: int = 128, heads
     return model
 
 
-__all__ = ["ElementAttention", "EncoderBlock", "build_attention", "element_properties", "fraction_encoding"]
+__all__ = ["ElementAttention", "EncoderBlock", "build_attention", "element_properties", "formula_tokens",
+           "fraction_encoding"]
