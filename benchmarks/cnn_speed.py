@@ -14,8 +14,8 @@ first ``--rows`` MP band-gap compositions at batch 256, ``--repeats`` times,
 the variants interleaved in a rotating order. The JSON holds every epoch's
 seconds, their median per variant and the ratios of medians (no XLA / XLA,
 10 tokens / 8, 8 tokens / arity batches), and the CPU's model name: XLA's gain depends on the CPU (none
-in ``cnn_speed.json``, 2.0× for the attention model in ``cnn_speed_epyc.json``,
-taken while another single-threaded training shared the machine).
+in ``cnn_speed.json``, recorded before the arity-batch variant existed; 2.0× for the attention model in
+``cnn_speed_epyc.json``, taken while a test run used the other core).
 """
 from __future__ import annotations
 
