@@ -44,17 +44,17 @@ def arity_batches(z: np.ndarray, fraction: np.ndarray, y: np.ndarray, batch_size
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
-    arity = (z[order] > 0).sum(axis=1)
+    arity = (z > 0).sum(axis=1)
     batches, left = [], []
     for k in np.unique(arity):
-        rows = order[arity == k]
+        rows = order[arity[order] == k]
         full = len(rows) - len(rows) % batch_size
         batches += np.split(rows[:full], full // batch_size) if full else []
         left.append(rows[full:])
     left = np.concatenate(left)
     batches += [left[i:i + batch_size] for i in range(0, len(left), batch_size)]
     batches = [batches[i] for i in rng.permutation(len(batches))]
-    cut = [max(int((z[rows] > 0).sum(axis=1).max()), 1) for rows in batches]
+    cut = [max(int(arity[rows].max()), 1) for rows in batches]
 
     def generate():
         for rows, k in zip(batches, cut):
