@@ -239,3 +239,27 @@ def test_screen_arch_attention_reads_the_attention_runs_under_models(tmp_path):
     cand = pd.read_csv(out / "candidates.csv", keep_default_na=False).set_index("formula")
     expected = Predictor(runs / "MP_band_gap_attention").predict(list(cand.index))
     np.testing.assert_allclose(cand["band_gap"].to_numpy(), expected["prediction"], atol=1e-4)  # written to 4 decimals
+
+
+def test_predictor_reads_attention_members_one_arity_at_a_time_as_it_reads_the_fractions(tmp_path, monkeypatch):
+    """An attention ensemble's Predictor groups rows by arity and reads them as element tokens cut to it,
+    full chunks XLA-compiled and the rest not: its predictions are the ensemble's on the padded fractions,
+    for formulas of 1 to 10 elements (beyond the 8-token budget too), and progress counts every row."""
+    import tfmat.cnn.predict
+    from tfmat.cnn import Predictor
+
+    frame = pd.read_csv(DATA / "mp_band_gap.csv.gz", keep_default_na=False).sample(600, random_state=5)
+    frame.to_csv(tmp_path / "mp.csv", index=False)
+    assert main(["train-cnn", "--arch", "attention", "--data", str(tmp_path / "mp.csv"), "--epochs", "1",
+                 "--folds", "3", "--width", "16", "--heads", "1", "--blocks", "1", "--out", str(tmp_path / "run")]) == 0
+    monkeypatch.setattr(tfmat.cnn.predict, "TOKEN_CHUNK", 64)  # both kinds of call on a few hundred rows
+    predictor = Predictor(tmp_path / "run")
+    assert predictor.tokens
+    formulas = frame.formula.tolist() + ["Cu", "Fe", "LiNaKRbCsBeMgCaSr", "LiNaKRbCsBeMgCaSrBa2"]
+    x, f = fractions_of(formulas)
+    seen = []
+    each = predictor.member_predictions(x, f, progress=seen.append, clip=False)
+    padded = np.asarray(predictor.ensemble([x, f], training=False))
+    assert each.shape == (len(formulas), 3) and sum(seen) == len(formulas)
+    assert len(set((f > 0).sum(axis=1))) >= 6
+    np.testing.assert_allclose(each, padded, rtol=1e-5, atol=1e-5)

@@ -13,6 +13,9 @@ from ..features import SHAPE, element_fractions, magpie_features
 from .model_dir import read_model_dir, resolve_model
 
 
+TOKEN_CHUNK = 4096  # rows per XLA-compiled call of element-attention members (Predictor)
+
+
 class Predictor:
     """Loads a model directory once and predicts batches of formulas or counts.
 
@@ -51,6 +54,22 @@ class Predictor:
         self._forward = tf.function(lambda x, f: self.ensemble([x, f], training=False),
                                     input_signature=[tf.TensorSpec((None, *SHAPE), tf.float32),
                                                      tf.TensorSpec((None, N_Z), tf.float32)])
+        from ..models.attention import ElementAttention
+
+        # element-attention members also read (batch, k) element tokens: rows are predicted in groups of one
+        # arity, each padded only to it; full chunks of TOKEN_CHUNK rows go through an XLA-compiled call
+        # (one shape per arity), the rest through a traced one that takes any shape
+        self.tokens = (all(isinstance(m, ElementAttention) for m in self.members)
+                       and len({m.max_elements for m in self.members}) == 1)
+        if self.tokens:
+            def tokens(z, fraction):
+                outs = [m({"z": z, "fraction": fraction}, training=False) for m in self.members]
+                return tf.concat(outs, axis=1)
+
+            spec = [tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.float32)]
+            self._tokens_any = tf.function(tokens, input_signature=spec)
+            self._tokens_full = tf.function(tokens, jit_compile=True)
+            self.max_elements = self.members[0].max_elements
 
     @property
     def domain(self):
@@ -94,13 +113,33 @@ class Predictor:
         fractions = np.asarray(fractions, np.float32)
         if len(features) == 0:
             return np.zeros((0, len(self.members)), np.float32)
-        step, out = self.batch_size, []
-        for i in range(0, len(features), step):
-            out.append(np.asarray(self._forward(features[i:i + step], fractions[i:i + step])))
-            if progress is not None:
-                progress(len(out[-1]))
-        each = np.concatenate(out).reshape(len(features), len(self.members))
+        if self.tokens:
+            each = self._by_arity(fractions, progress)
+        else:
+            step, out = self.batch_size, []
+            for i in range(0, len(features), step):
+                out.append(np.asarray(self._forward(features[i:i + step], fractions[i:i + step])))
+                if progress is not None:
+                    progress(len(out[-1]))
+            each = np.concatenate(out).reshape(len(features), len(self.members))
         return np.maximum(each, 0.0) if clip and self.non_negative else each
+
+    def _by_arity(self, fractions: np.ndarray, progress=None) -> np.ndarray:
+        """(N, members) predictions of element-attention members, one arity at a time (see ``__init__``)."""
+        from ..models.attention import formula_tokens
+
+        each = np.zeros((len(fractions), len(self.members)), np.float32)
+        arity = np.minimum((fractions > 0).sum(axis=1), self.max_elements)
+        for k in np.unique(arity):
+            rows = np.flatnonzero(arity == k)
+            z, fraction = formula_tokens(fractions[rows], int(k))
+            full = len(rows) - len(rows) % TOKEN_CHUNK
+            for i in range(0, len(rows), TOKEN_CHUNK):
+                forward = self._tokens_full if i < full else self._tokens_any
+                each[rows[i:i + TOKEN_CHUNK]] = np.asarray(forward(z[i:i + TOKEN_CHUNK], fraction[i:i + TOKEN_CHUNK]))
+                if progress is not None:
+                    progress(len(rows[i:i + TOKEN_CHUNK]))
+        return each
 
     def estimate(self, each: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(prediction, uncertainty)`` from (N, members) predictions: their mean and (calibrated) spread."""
