@@ -12,7 +12,6 @@ from ..elements import ATOMIC_NUMBERS, N_ELEMENTS, N_Z
 from ..features import SHAPE, element_fractions, magpie_features
 from .model_dir import read_model_dir, resolve_model
 
-
 TOKEN_CHUNK = 4096  # rows per XLA-compiled call of element-attention members (Predictor)
 
 
@@ -27,7 +26,10 @@ class Predictor:
     gap, energy above hull, volume) are clipped at 0, so the thesis CNN's
     linear head never reports a negative band gap. Formula predictions carry
     ``in_domain``: whether the formula lies inside the model's training
-    domain (:mod:`tfmat.cnn.domain`).
+    domain (:mod:`tfmat.cnn.domain`). An element-attention ensemble reads
+    its rows one arity at a time, each row as element tokens cut to its
+    arity: the same predictions as padding every row to 8 tokens, for less
+    work.
     """
 
     def __init__(self, model_dir: str | Path, batch_size: int = 16384):
