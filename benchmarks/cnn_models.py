@@ -19,7 +19,7 @@ train/test split 90/10, best test R² kept), the fold models form the ensemble,
 scored on the holdout. Reports go to ``runs/cnn/<name>/``, the model to
 ``runs/cnn/<name>/model/`` (with its learning curves and parity plot); nothing
 is written under ``check_point/``. A trained model is shipped by the separate
-command ``tfmat promote runs/cnn/<name>/model check_point/CNN/<name>``.
+command ``tfmat promote runs/cnn/<name> check_point/CNN/<name>``.
 ``--thesis`` trains the thesis's own settings (table 4.2 batch size and
 learning rate, MSE loss, constant learning rate) on one seeded split, for
 comparison, under ``runs/cnn_thesis/``; those models are not shipped, and

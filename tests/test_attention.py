@@ -158,6 +158,11 @@ def test_train_cnn_arch_attention_calibrates_its_uncertainty_on_rows_set_apart(t
     got = predictor.predict(["NaCl", "Cu", "GaAs"])
     np.testing.assert_allclose(got["uncertainty"], cal["scale"] * each.std(axis=1), rtol=1e-5)
     assert (got["prediction"] >= 0).all()
+    # A promoted copy keeps the calibration (and its plot).
+    assert main(["promote", str(out), str(tmp_path / "shipped")]) == 0
+    assert (tmp_path / "shipped" / "calibration.png").is_file()
+    np.testing.assert_allclose(Predictor(tmp_path / "shipped").predict(["NaCl", "Cu", "GaAs"])["uncertainty"],
+                               got["uncertainty"], rtol=1e-6)
     # The SavedModel serves the same prediction and calibrated σ.
     import tensorflow as tf
 

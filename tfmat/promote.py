@@ -46,7 +46,8 @@ KINDS = (
          ("generator.keras", "generator.keras.json", "generator_last.keras", "config.json", "run.json",
           "metrics.csv", "logs")),
     Kind("CNN property model", "members",
-         ("config.json", "scaler.json", "metrics.json", "domain.json", "members", "learning_curves.png", "parity.png")),
+         ("config.json", "scaler.json", "metrics.json", "domain.json", "calibration.json", "members",
+          "learning_curves.png", "parity.png", "calibration.png")),
     Kind("autoencoder", "autoencoder.keras",
          ("autoencoder.keras", "config.json", "run.json", "decodable.json", "metrics.csv")),
 )
