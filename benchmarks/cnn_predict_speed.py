@@ -22,11 +22,12 @@ import time
 
 import numpy as np
 
-from tfmat.cnn import Predictor
-from tfmat.composition import Compositions
-from tfmat.data import load_gan_dataset
-from tfmat.features import element_fractions, magpie_features
-from tfmat.io import write_json
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tfmat.cnn import Predictor  # noqa: E402
+from tfmat.composition import Compositions  # noqa: E402
+from tfmat.data import load_gan_dataset  # noqa: E402
+from tfmat.features import element_fractions, magpie_features  # noqa: E402
+from tfmat.io import write_json  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from machine import cpu  # noqa: E402
