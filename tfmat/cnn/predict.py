@@ -137,10 +137,11 @@ class Predictor:
             z, fraction = formula_tokens(fractions[rows], int(k))
             full = len(rows) - len(rows) % TOKEN_CHUNK
             for i in range(0, len(rows), TOKEN_CHUNK):
+                chunk = slice(i, i + TOKEN_CHUNK)
                 forward = self._tokens_full if i < full else self._tokens_any
-                each[rows[i:i + TOKEN_CHUNK]] = np.asarray(forward(z[i:i + TOKEN_CHUNK], fraction[i:i + TOKEN_CHUNK]))
+                each[rows[chunk]] = np.asarray(forward(z[chunk], fraction[chunk]))
                 if progress is not None:
-                    progress(len(rows[i:i + TOKEN_CHUNK]))
+                    progress(len(rows[chunk]))
         return each
 
     def estimate(self, each: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
