@@ -131,17 +131,17 @@ class Predictor:
         from ..models.attention import formula_tokens
 
         each = np.zeros((len(fractions), len(self.members)), np.float32)
-        arity = np.minimum((fractions > 0).sum(axis=1), self.max_elements)
+        z, fraction = formula_tokens(fractions, self.max_elements)  # largest first, so a row's first k are its own
+        arity = (z > 0).sum(axis=1)
         for k in np.unique(arity):
             rows = np.flatnonzero(arity == k)
-            z, fraction = formula_tokens(fractions[rows], int(k))
             full = len(rows) - len(rows) % TOKEN_CHUNK
             for i in range(0, len(rows), TOKEN_CHUNK):
-                chunk = slice(i, i + TOKEN_CHUNK)
+                chunk = rows[i:i + TOKEN_CHUNK]
                 forward = self._tokens_full if i < full else self._tokens_any
-                each[rows[chunk]] = np.asarray(forward(z[chunk], fraction[chunk]))
+                each[chunk] = np.asarray(forward(z[chunk, :k], fraction[chunk, :k]))
                 if progress is not None:
-                    progress(len(rows[chunk]))
+                    progress(len(chunk))
         return each
 
     def estimate(self, each: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
