@@ -394,7 +394,8 @@ def score_holdout(model_dir: str | Path, validation: bool = False, clip: bool = 
 
     The holdout is the rows :func:`make_splits` sets aside for the config saved in
     ``model_dir`` (the same data, deduplicated and loaded as in training); returns
-    ``compositions``, ``holdout_rows`` and the keys of :func:`ensemble_scores`.
+    ``compositions``, ``holdout_rows`` and the keys of :func:`ensemble_scores`; for band gap, the ensemble's
+    ``mae_nonmetals`` over the ``nonmetal_rows`` (gap > 0).
     With ``validation``, also ``validation_mean`` and ``validation_pooled``: each
     member scored on its own validation fold (members are named after their split).
     ``clip=False`` scores the members' raw outputs, as training did, before
@@ -422,6 +423,10 @@ def score_holdout(model_dir: str | Path, validation: bool = False, clip: bool = 
     for j in range(each.shape[1] if each.shape[1] > 1 else 0):
         ens[f"member_{j}"] = each[at, j]
     out = {"compositions": len(frame), "holdout_rows": len(holdout), **ensemble_scores(y[at], ens)}
+    if config.attribute == "band_gap":  # the non-metals: a gap above 0
+        nonmetal = y[at] > 0
+        out["holdout_ensemble"].update(mae_nonmetals=float(np.abs(mean[nonmetal] - y[at][nonmetal]).mean()),
+                                       nonmetal_rows=int(nonmetal.sum()))
     if validation:
         names = [Path(m).stem for m in predictor.info["members"]]
         folds = [(s, names.index(s.name)) for s in splits if s.name in names]
