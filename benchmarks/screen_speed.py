@@ -13,6 +13,9 @@
   matrix-multiply peak (FLOPs per sample × samples/s ÷ peak FLOP/s).
 * ``--full-run N``: ``python screen.py -n N`` in a child process, its wall time
   and peak resident memory.
+
+``--arch`` picks the shipped property models (as ``screen --arch``; the
+default architecture unless given).
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tfmat.chemistry import check_compositions, rules_named  # noqa: E402
+from tfmat.cnn.config import ARCHITECTURES, DEFAULT_ARCH  # noqa: E402
 from tfmat.cnn.predict import Predictor  # noqa: E402
 from tfmat.composition import Compositions, decode  # noqa: E402
 from tfmat.features import element_fractions, magpie_features  # noqa: E402
@@ -80,9 +84,11 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=20_000)
     ap.add_argument("--reference", type=int, default=1000)
     ap.add_argument("--full-run", type=int, default=0)
+    ap.add_argument("--arch", default=DEFAULT_ARCH, choices=ARCHITECTURES, help="the shipped property models' "
+                    "architecture (default: %(default)s)")
     ap.add_argument("--out", default="benchmarks/screen_speed.json")
     args = ap.parse_args()
-    cfg = ScreenConfig()
+    cfg = ScreenConfig(arch=args.arch)
     generator = load_generator(cfg.gan)
     fe_model, bg_model = Predictor(cfg.formation_model), Predictor(cfg.band_gap_model)
     rules = rules_named(cfg.rules)
@@ -149,6 +155,7 @@ def main() -> None:
     gen_rate = args.samples / t_gen
     result = {
         "command": "python " + " ".join(sys.argv),
+        "arch": args.arch,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "samples": args.samples, "unique": n_unique,
         "ours_seconds": {k: round(v, 3) for k, v in t.items()},
@@ -168,8 +175,8 @@ def main() -> None:
     if args.full_run:
         with tempfile.TemporaryDirectory() as tmp:
             s = time.perf_counter()
-            proc = subprocess.run([sys.executable, str(ROOT / "screen.py"), "-n", str(args.full_run), "-o",
-                                   str(Path(tmp) / "out")], capture_output=True, text=True, cwd=ROOT)
+            proc = subprocess.run([sys.executable, str(ROOT / "screen.py"), "-n", str(args.full_run), "--arch",
+                                   args.arch, "-o", str(Path(tmp) / "out")], capture_output=True, text=True, cwd=ROOT)
             wall = time.perf_counter() - s
             if proc.returncode:
                 raise SystemExit(proc.stderr[-2000:])

@@ -21,12 +21,12 @@ ATTENTION_DEFAULTS = (256, 5e-4, "mae", "cosine")
 NON_NEGATIVE = ("band_gap", "stability", "volume_pa")
 THESIS_SPLIT_SEED = 520  # appendix code: inner train/test split
 # the architecture of the shipped models that predict, export and screen use when no model is named
-DEFAULT_ARCH = "thesis"
+DEFAULT_ARCH = "attention"
 
 
 def model_name(attribute: str, arch: str = DEFAULT_ARCH, data_name: str = "MP") -> str:
     """``<data>_<attribute>``, with ``_attention`` for the attention model: a run's default folder under
-    ``runs/cnn/`` and a shipped model's name (``model_name("band_gap")`` is ``MP_band_gap``)."""
+    ``runs/cnn/`` and a shipped model's name (``model_name("band_gap", "thesis")`` is ``MP_band_gap``)."""
     return f"{data_name.upper()}_{normalise_attribute(attribute)}" + ("_attention" if arch == "attention" else "")
 
 
