@@ -10,8 +10,9 @@ Counts are real compositions drawn (with repeats, fixed seed) from the embedded
 OQMD GAN set. Inputs (Magpie features and element fractions) and the
 network are timed separately, then the whole ``predict_counts`` call.
 For an element-attention ensemble, ``--repeats R`` also times its network
-both ways, interleaved R times (medians): one arity at a time (what
-``Predictor`` does) and every row padded to 8 element tokens.
+three ways, interleaved R times (medians): one arity at a time (what
+``Predictor`` does) on all rows in one call, the same in the screen's
+2,048-row calls, and every row padded to 8 element tokens.
 """
 from __future__ import annotations
 
@@ -28,20 +29,28 @@ from tfmat.composition import Compositions  # noqa: E402
 from tfmat.data import load_gan_dataset  # noqa: E402
 from tfmat.features import element_fractions, magpie_features  # noqa: E402
 from tfmat.io import write_json  # noqa: E402
+from tfmat.screen import ScreenConfig  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from machine import cpu  # noqa: E402
 
 
 def compare_padded(pred: Predictor, feats: np.ndarray, fractions: np.ndarray, repeats: int) -> dict:
-    """Median seconds of the network one arity at a time and padded to 8 tokens, interleaved ``repeats``
-    times after one untimed call of each (compilation), and the largest difference between the two."""
+    """Median seconds of the network one arity at a time (in one call, and in the screen's calls) and padded
+    to 8 tokens, interleaved ``repeats`` times after one untimed call of each (compilation), and the largest
+    difference between by arity and padded."""
+    def in_screen_calls():
+        step = ScreenConfig.batch_size
+        return np.concatenate([pred.member_predictions(feats[i:i + step], fractions[i:i + step], clip=False)
+                               for i in range(0, len(feats), step)])
+
     def padded():
         step = pred.batch_size
         return np.concatenate([np.asarray(pred._forward(feats[i:i + step], fractions[i:i + step]))
                                for i in range(0, len(feats), step)])
 
-    ways = {"by_arity": lambda: pred.member_predictions(feats, fractions, clip=False), "padded_to_8": padded}
+    ways = {"by_arity": lambda: pred.member_predictions(feats, fractions, clip=False),
+            "by_arity_in_screen_calls": in_screen_calls, "padded_to_8": padded}
     outputs = {name: way() for name, way in ways.items()}
     times = {name: [] for name in ways}
     for _ in range(repeats):
