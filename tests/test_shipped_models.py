@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CNN = ROOT / "check_point" / "CNN"
 ROWS = {"MP_band_gap": "MP band gap", "MP_formation_energy": "MP formation energy", "OQMD_delta_e": "OQMD ΔH",
         "MP_band_gap_attention": "MP band gap, element attention",
-        "MP_formation_energy_attention": "MP formation energy, element attention"}
+        "MP_formation_energy_attention": "MP formation energy, element attention",
+        "OQMD_delta_e_attention": "OQMD ΔH, element attention"}
 NUMBER = r"(\d+(?:\.\d+)?)"
 
 
