@@ -57,10 +57,7 @@ def main() -> None:
             runs.append(peak(n, Path(tmp) / f"screen_{n}", args.arch))
             print(json.dumps(runs[-1]), flush=True)
     worst = max(r["peak_rss_gib"] for r in runs)
-    result = {"command": "python benchmarks/screen_memory.py" + ("" if args.samples == [20_000, 500_000, 2_000_000]
-                                                                 else " --samples " + " ".join(map(str, args.samples)))
-              + f" --arch {args.arch}" + ("" if args.out.endswith("screen_memory.json") else f" --out {args.out}"),
-              "arch": args.arch,
+    result = {"command": "python " + " ".join(sys.argv), "arch": args.arch,
               "bar": f"peak RSS <= {BAR_GIB} GiB at every n", "meets_bar": worst <= BAR_GIB, "runs": runs,
               "machine": {"python": platform.python_version(), "processor": platform.machine(),
                           "cpus": __import__("os").cpu_count()}}
