@@ -20,6 +20,7 @@ formulas, and the per-epoch figures that training recorded on its own
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -44,6 +45,9 @@ SETTINGS = {
     "presence": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--critic-presence"],
     "decoded_critic": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--decoded-critic"],
     "code_layout": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--architecture", "mp_code"],
+    "row_softmax": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--generator-output", "softmax"],
+    "row_softmax_critic5": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--generator-output", "softmax", "--critic-steps", "5"],
+    "sharpness": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--sharpness", "1"],
 }
 EVAL_SEED = 11
 
@@ -98,6 +102,17 @@ def baseline_row(samples: int, dataset) -> dict:
     return read(formulas, samples, dataset)
 
 
+def earlier_settings(out: Path, result: dict) -> dict:
+    """The settings an earlier sweep into ``out`` read on the same evaluation (the rest of a sweep run in parts);
+    each keeps the command that measured it."""
+    if not out.is_file():
+        return {}
+    old = json.loads(out.read_text())
+    if any(old.get(k) != result[k] for k in ("epochs", "samples", "noise_seed")):
+        return {}
+    return {name: {"command": row.get("command", old["command"]), **row} for name, row in old["settings"].items()}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=2)
@@ -116,9 +131,10 @@ def main(argv=None) -> int:
               "samples": args.samples, "noise_seed": EVAL_SEED,
               "train_arity_shares": {str(k + 1): round(float(v), 4) for k, v in enumerate(train_arity)},
               "enumeration_baseline": baseline_row(args.samples, dataset), "settings": {}}
+    result["settings"] = earlier_settings(Path(args.out), result)
     for name in args.settings:
         run = train(name, args.epochs, args.work)
-        result["settings"][name] = {"flags": " ".join(SETTINGS[name]) or "(thesis defaults)",
+        result["settings"][name] = {"command": result["command"], "flags": " ".join(SETTINGS[name]) or "(thesis defaults)",
                                     **generated_row(run, args.samples, dataset)}
         print(name, {k: v for k, v in result["settings"][name].items() if k != "per_epoch"}, flush=True)
         write_json(args.out, result)

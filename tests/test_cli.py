@@ -45,9 +45,12 @@ def test_matgan_flags_reach_the_config():
     parser = argparse.ArgumentParser()
     gan.register(parser.add_subparsers())
     cfg = gan.config_from_args(parser.parse_args(["train-gan", "MP", "--decoded-critic", "--critic-presence",
-                                                  "--architecture", "mp_code", "--critic-norm", "batch"]))
+                                                  "--architecture", "mp_code", "--critic-norm", "batch",
+                                                  "--generator-output", "softmax", "--sharpness", "0.5"]))
     assert (cfg.decoded_critic, cfg.critic_presence, cfg.architecture, cfg.critic_norm) == (True, True, "mp_code",
                                                                                            "batch")
+    assert (cfg.generator_output, cfg.sharpness) == ("softmax", 0.5)
     plain = gan.config_from_args(parser.parse_args(["train-gan", "OQMD"]))
     assert (plain.decoded_critic, plain.critic_presence, plain.architecture, plain.batch_size) == (False, False,
                                                                                                   "oqmd", 512)
+    assert (plain.generator_output, plain.sharpness) == ("sigmoid", 0.0)

@@ -1,4 +1,7 @@
 """MatGAN networks (SPEC §3 tables 3.1 / 3.2) and the adversarial base."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -165,6 +168,55 @@ def test_the_decoded_critic_setting_trains_and_survives_its_config():
     real = tf.one_hot(tf.random.uniform((8, 85), 0, 3, dtype=tf.int32) - 1, 8)[..., None]
     assert np.isfinite(float(gan.train_step(real)["d_loss"]))
     assert MatGAN.from_config(gan.get_config()).decoded_critic
+
+
+def test_the_row_softmax_generator_holds_at_most_one_strong_cell_per_element_row(tmp_path):
+    """With ``generator_output="softmax"`` each element row is a softmax over absent and the 8 counts:
+    its cells sum to at most 1, so no row holds two cells above 0.5; the setting trains and the saved
+    generator loads back with the same output."""
+    import keras
+
+    g = build_generator("mp", output="softmax")
+    logits = np.random.default_rng(0).normal(0, 4, (16, 85, 8, 1)).astype(np.float32)
+    m = g.get_layer("row_softmax")(tf.constant(logits)).numpy()[..., 0]
+    want = np.exp(logits[..., 0]) / (1 + np.exp(logits[..., 0]).sum(-1, keepdims=True))
+    assert np.allclose(m, want, atol=1e-6)
+    out = g(tf.random.normal((32, 128)), training=False).numpy()[..., 0]
+    assert out.shape == (32, 85, 8) and (out.sum(-1) < 1).all() and ((out > 0.5).sum(-1) <= 1).all()
+    gan = build_matgan(GanConfig(batch_size=8, seed=1, generator_output="softmax"))
+    real = tf.one_hot(tf.random.uniform((8, 85), 0, 3, dtype=tf.int32) - 1, 8)[..., None]
+    assert np.isfinite(float(gan.train_step(real)["g_loss"]))
+    gan.generator.save(tmp_path / "g.keras")
+    z = tf.random.normal((4, 128))
+    assert np.allclose(keras.models.load_model(tmp_path / "g.keras")(z, training=False), gan.generator(z, training=False))
+    # a fresh process loads it through the sampling module alone
+    load = f"from tfmat.gan.sampling import load_generator; load_generator({str(tmp_path / 'g.keras')!r})"
+    proc = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with pytest.raises(ValueError, match="generator output"):
+        build_generator("mp", output="tanh")
+
+
+def test_the_sharpness_term_is_zero_on_real_matrices_and_pushes_faint_cells_down():
+    """ambiguity() is 0 on one-hot matrices and Σ x(1 − x) per sample otherwise; with ``sharpness`` the
+    generator's loss carries it, tracked by name, and its gradient lowers a faint cell and raises a strong one."""
+    from tfmat.gan.matgan import ambiguity
+
+    real = tf.one_hot(tf.random.uniform((8, 85), 0, 3, dtype=tf.int32) - 1, 8)[..., None]
+    assert float(ambiguity(real)) == 0.0
+    m = np.zeros((2, 85, 8, 1), np.float32)
+    m[:, 3, 1], m[:, 7, 0] = 0.3, 0.9
+    x = tf.Variable(m)
+    with tf.GradientTape() as tape:
+        value = ambiguity(x)
+    assert np.isclose(float(value), 0.3 * 0.7 + 0.9 * 0.1)
+    grad = tape.gradient(value, x).numpy()
+    assert grad[0, 3, 1, 0] > 0 > grad[0, 7, 0, 0]  # descent lowers 0.3, raises 0.9
+    gan = build_matgan(GanConfig(batch_size=8, seed=1, sharpness=2.0))
+    assert gan.generator_weights == {"sharpness": 2.0}
+    logs = gan.train_step(real)
+    assert np.isfinite(float(logs["sharpness"])) and float(logs["sharpness"]) > 0
+    assert build_matgan(GanConfig(batch_size=8, seed=1)).generator_weights == {}
 
 
 def test_train_step_updates_both_networks_and_tracks_metrics():

@@ -60,7 +60,8 @@ def _dataset(name: str) -> str:
 
 
 # MatGAN settings given by their own flags rather than OVERRIDES
-MATGAN_CHOICES = ("architecture", "critic_norm", "critic_presence", "decoded_critic", "jit_compile", "strategy")
+MATGAN_CHOICES = ("architecture", "critic_norm", "critic_presence", "decoded_critic", "generator_output",
+                  "sharpness", "jit_compile", "strategy")
 
 
 def _defaults_table() -> str:
@@ -80,7 +81,7 @@ def _defaults_table() -> str:
 
 def register(sub) -> None:
     from ..distribute import STRATEGIES
-    from ..gan.config import ARCHITECTURES
+    from ..gan.config import ARCHITECTURES, GENERATOR_OUTPUTS
     from ..gan.sampling import GENERATION_BATCH
 
     p = sub.add_parser("train-gan", help="train a MatGAN (WGAN-GP) on a thesis dataset, a CCCGAN or a CrystalGAN",
@@ -117,6 +118,13 @@ def register(sub) -> None:
     p.add_argument("--decoded-critic", dest="decoded_critic", action=argparse.BooleanOptionalAction,
                    help="MatGAN: the critic scores each generated matrix as decoding reads it (one-hot, with the "
                         "gradient of the matrix), so that a faint cell decoding counts weighs as a real element "
+                        "(default: per DB, below)")
+    p.add_argument("--generator-output", choices=GENERATOR_OUTPUTS,
+                   help="MatGAN: sigmoid per cell (thesis) or softmax per element row over absent and the 8 "
+                        "counts, so that a row holds at most one cell above 0.5 (default: per DB, below)")
+    p.add_argument("--sharpness", type=float, metavar="W",
+                   help="MatGAN: weight of a generator term, the mean of Σ x(1 − x) over each sample's cells, which "
+                        "pushes every cell towards 0 or 1 as in real matrices; 0 is the thesis's loss "
                         "(default: per DB, below)")
     p.add_argument("--jit-compile", dest="jit_compile", action=argparse.BooleanOptionalAction,
                    help="compile train_step with XLA (default: per DB, below)")

@@ -35,7 +35,7 @@ import keras
 from ..composition import DECODE_TOLERANCE
 from ..elements import MAX_COUNT, N_ELEMENTS
 from .adversarial import Adversarial, CriticInput
-from .config import ARCHITECTURES, DEFAULT_CRITIC_NORM, GanConfig
+from .config import ARCHITECTURES, DEFAULT_CRITIC_NORM, GENERATOR_OUTPUTS, GanConfig
 
 LEAK = 0.2
 PRESENCE_UNITS = 64
@@ -59,12 +59,26 @@ def _normalisation(kind: str, name: str, synchronized: bool = False):
     raise ValueError(f"unknown critic normalisation {kind!r} (batch, layer or none)")
 
 
+@keras.saving.register_keras_serializable("tfmat")
+class RowSoftmax(keras.layers.Layer):
+    """(…, 85, 8, 1) logits → per element row a softmax over "absent" (a fixed logit of 0) and the 8
+    counts, the absent share dropped: each row sums to at most 1, so it holds at most one cell above 0.5."""
+
+    def call(self, logits):
+        x = logits[..., 0]
+        p = keras.ops.softmax(keras.ops.concatenate([keras.ops.zeros_like(x[..., :1]), x], axis=-1), axis=-1)
+        return p[..., 1:, None]
+
+
 def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str = "generator",
-                    synchronized: bool = False) -> keras.Model:
+                    synchronized: bool = False, output: str = "sigmoid") -> keras.Model:
     """Noise (latent_dim,) → (85, 8, 1) in [0, 1]; batch norm + ReLU after every hidden layer.
 
+    ``output``: ``"sigmoid"`` per cell (thesis) or ``"softmax"`` per element row (:class:`RowSoftmax`).
     ``synchronized`` batch norms use the statistics of the global batch across replicas (TensorFlow only).
     """
+    if output not in GENERATOR_OUTPUTS:
+        raise ValueError(f"unknown generator output {output!r} ({' or '.join(GENERATOR_OUTPUTS)})")
     arch = ARCHITECTURES[architecture]
     z = keras.Input((latent_dim,), name="noise")
     h, w, c = arch.seed_shape
@@ -79,11 +93,13 @@ def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str =
         pads = tuple(_output_padding(a, b, k, s) for a, b, s in zip(shape[:2], layer.shape[:2], layer.strides))
         x = keras.layers.Conv2DTranspose(layer.filters, k, strides=layer.strides, padding="same",
                                          output_padding=pads, name=f"deconv{i + 1}",
-                                         activation="sigmoid" if i == last else None)(x)
+                                         activation="sigmoid" if i == last and output == "sigmoid" else None)(x)
         if i != last:
             x = keras.layers.BatchNormalization(name=f"deconv{i + 1}_bn", synchronized=synchronized)(x)
             x = keras.layers.ReLU(name=f"deconv{i + 1}_relu")(x)
         shape = layer.shape
+    if output == "softmax":
+        x = RowSoftmax(name="row_softmax")(x)
     return keras.Model(z, x, name=name)
 
 
@@ -136,11 +152,19 @@ def decoded_straight_through(matrices, tol: float = DECODE_TOLERANCE):
     return matrices + tf.stop_gradient(hard - matrices)
 
 
+def ambiguity(matrices):
+    """Mean over samples of Σ x(1 − x) over the cells: 0 for a 0/1 matrix, as every real one is; its
+    gradient pushes each cell below 0.5 towards 0 and each above towards 1."""
+    x = keras.ops.reshape(matrices, (keras.ops.shape(matrices)[0], -1))
+    return keras.ops.mean(keras.ops.sum(x * (1.0 - x), axis=1))
+
+
 @keras.saving.register_keras_serializable("tfmat")
 class MatGAN(Adversarial):
     """The MatGAN WGAN-GP. With ``decoded_critic`` the critic scores the fakes as decoding reads them
     (:func:`decoded_straight_through`): a faint cell that decoding counts as an element weighs as much
-    as a real one."""
+    as a real one. A ``sharpness`` generator term (declared with ``generator_terms={"sharpness": w}``)
+    adds ``w`` × :func:`ambiguity` of the fakes to the generator's loss."""
 
     def __init__(self, *args, decoded_critic: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -148,6 +172,9 @@ class MatGAN(Adversarial):
 
     def critic_inputs(self, data, fakes) -> dict:
         return {"critic": CriticInput(data, decoded_straight_through(fakes) if self.decoded_critic else fakes)}
+
+    def generator_terms(self, data, fakes, training=True) -> dict:
+        return {"sharpness": ambiguity(fakes)} if "sharpness" in self.generator_weights else {}
 
     def get_config(self):
         return {**super().get_config(), "decoded_critic": self.decoded_critic}
@@ -163,10 +190,12 @@ def build_matgan(config: GanConfig) -> MatGAN:
 
     keras.utils.set_random_seed(config.seed)
     sync = tf.distribute.get_strategy().num_replicas_in_sync > 1
-    gan = MatGAN({"generator": build_generator(config.architecture, config.latent_dim, synchronized=sync)},
+    gan = MatGAN({"generator": build_generator(config.architecture, config.latent_dim, synchronized=sync,
+                                               output=config.generator_output)},
                  {"critic": build_critic(config.architecture, config.critic_norm, synchronized=sync,
                                          presence=config.critic_presence)},
                  critic_steps=config.critic_steps, gp_weight=config.gp_weight, seed=config.seed,
+                 generator_terms={"sharpness": config.sharpness} if config.sharpness else None,
                  decoded_critic=config.decoded_critic, name="matgan")
     adam = lambda lr: keras.optimizers.Adam(lr, beta_1=config.beta_1, beta_2=config.beta_2)  # noqa: E731
     gan.compile(optimizers={"generator": adam(config.g_lr), "critic": adam(config.d_lr)},

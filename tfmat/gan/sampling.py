@@ -32,6 +32,8 @@ def load_generator(gan_dir: str | os.PathLike):
     """The generator saved by ``tfmat train-gan`` in ``gan_dir`` (or a ``.keras`` file)."""
     import keras
 
+    from . import matgan  # noqa: F401  (registers the generators' own layers)
+
     path = Path(gan_dir)
     if path.is_dir():
         path = path / GENERATOR_FILE
