@@ -47,7 +47,7 @@ SETTINGS = {
     "code_layout": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--architecture", "mp_code"],
     "row_softmax": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--generator-output", "softmax"],
     "row_softmax_critic5": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--generator-output", "softmax", "--critic-steps", "5"],
-    "sharpness": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--sharpness", "1"],
+    "sharpness": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--sharpness", "0.1"],
 }
 EVAL_SEED = 11
 
