@@ -116,11 +116,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     gan = (args.gan or ROOT / "check_point" / "iMatGAN" / args.db).resolve()
-    result = json.loads(args.out.read_text()) if args.out.is_file() else {}
     entry = {"command": " ".join(["python", *sys.argv]), **row(args.db, gan, args.n, args.seed, args.data)}
     run_file = gan / "run.json"
     if run_file.is_file():
         entry["trained_by"] = json.loads(run_file.read_text()).get("command")
+    result = json.loads(args.out.read_text()) if args.out.is_file() else {}  # read late: runs may overlap
     result[args.db] = entry
     write_json(args.out, dict(sorted(result.items())))
     print(json.dumps({k: v for k, v in entry.items() if k not in ("by_arity", "arity_shares")}, indent=1))
