@@ -41,6 +41,7 @@ def test_matgan_flags_reach_the_config():
     import argparse
 
     from tfmat.cli import gan
+    from tfmat.errors import UsageError
 
     parser = argparse.ArgumentParser()
     gan.register(parser.add_subparsers())
@@ -54,3 +55,5 @@ def test_matgan_flags_reach_the_config():
     assert (plain.decoded_critic, plain.critic_presence, plain.architecture, plain.batch_size) == (False, False,
                                                                                                   "oqmd", 512)
     assert (plain.generator_output, plain.sharpness) == ("sigmoid", 0.0)
+    with pytest.raises(UsageError, match="--sharpness"):
+        gan.config_from_args(parser.parse_args(["train-gan", "MP", "--sharpness", "-1"]))

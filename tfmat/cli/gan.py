@@ -219,6 +219,8 @@ def config_from_args(args):
     for name in ("epochs", "batch_size", "critic_steps", "latent_dim"):
         if getattr(cfg, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if cfg.sharpness < 0:
+        raise UsageError("--sharpness must be 0 or more")
     return cfg
 
 
