@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tfmat.io import write_json  # noqa: E402
+from tfmat.paths import SHARED  # noqa: E402
 
-ICSD_LIST = ROOT.parent / "shared" / "data" / "reference" / "thesis" / "ICSD" / "train_formula.csv"
+ICSD_LIST = SHARED / "data" / "reference" / "thesis" / "ICSD" / "train_formula.csv"
 # table 3.4: the databases each generator's novel formulas are looked up in
 CROSS = {"MP": ("ICSD", "OQMD"), "OQMD": ("ICSD", "MP"), "ICSD": ("MP", "OQMD"), "ICSD_Filter": ("MP", "OQMD"),
          "Bandgap": ("ICSD", "OQMD")}
