@@ -47,6 +47,9 @@ SETTINGS = {
     "code_layout": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--architecture", "mp_code"],
     "row_softmax": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--generator-output", "softmax"],
     "row_softmax_critic5": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--generator-output", "softmax", "--critic-steps", "5"],
+    "onehot": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--generator-output", "onehot"],
+    "onehot_critic5": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--generator-output", "onehot", "--critic-steps", "5"],
+    "arity_condition": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--arity-condition"],
     "sharpness": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--sharpness", "0.1"],
 }
 EVAL_SEED = 11
@@ -131,12 +134,14 @@ def main(argv=None) -> int:
               "samples": args.samples, "noise_seed": EVAL_SEED,
               "train_arity_shares": {str(k + 1): round(float(v), 4) for k, v in enumerate(train_arity)},
               "enumeration_baseline": baseline_row(args.samples, dataset), "settings": {}}
-    result["settings"] = earlier_settings(Path(args.out), result)
+    measured = {}
     for name in args.settings:
         run = train(name, args.epochs, args.work)
-        result["settings"][name] = {"command": result["command"], "flags": " ".join(SETTINGS[name]) or "(thesis defaults)",
-                                    **generated_row(run, args.samples, dataset)}
-        print(name, {k: v for k, v in result["settings"][name].items() if k != "per_epoch"}, flush=True)
+        measured[name] = {"command": result["command"], "flags": " ".join(SETTINGS[name]) or "(thesis defaults)",
+                          **generated_row(run, args.samples, dataset)}
+        print(name, {k: v for k, v in measured[name].items() if k != "per_epoch"}, flush=True)
+        # read late, so that sweeps of other settings running beside this one keep their rows
+        result["settings"] = {**earlier_settings(Path(args.out), result), **measured}
         write_json(args.out, result)
     write_json(args.out, result)
     return 0

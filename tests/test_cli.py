@@ -55,5 +55,8 @@ def test_matgan_flags_reach_the_config():
     assert (plain.decoded_critic, plain.critic_presence, plain.architecture, plain.batch_size) == (False, False,
                                                                                                   "oqmd", 512)
     assert (plain.generator_output, plain.sharpness) == ("sigmoid", 0.0)
+    onehot = gan.config_from_args(parser.parse_args(["train-gan", "MP", "--generator-output", "onehot",
+                                                     "--arity-condition"]))
+    assert (onehot.generator_output, onehot.arity_condition, plain.arity_condition) == ("onehot", True, False)
     with pytest.raises(UsageError, match="--sharpness"):
         gan.config_from_args(parser.parse_args(["train-gan", "MP", "--sharpness", "-1"]))

@@ -197,6 +197,79 @@ def test_the_row_softmax_generator_holds_at_most_one_strong_cell_per_element_row
         build_generator("mp", output="tanh")
 
 
+def test_the_onehot_generator_emits_0_1_matrices_and_trains_through_the_softmax_gradient(tmp_path):
+    """With ``generator_output="onehot"`` each element row is the one-hot of its most likely choice
+    among absent and the 8 counts (all zeros when absent wins), while the gradient is the row softmax's;
+    the setting trains and the saved generator loads back with the same output."""
+    import keras
+
+    from tfmat.gan.matgan import RowSoftmax
+
+    logits = np.random.default_rng(0).normal(0, 4, (16, 85, 8, 1)).astype(np.float32)
+    full = np.concatenate([np.zeros((16, 85, 1), np.float32), logits[..., 0]], axis=-1)
+    want = np.eye(9, dtype=np.float32)[full.argmax(-1)][..., 1:]
+    x = tf.Variable(logits)
+    weights = tf.random.normal(x.shape, seed=3)
+    grads = []
+    for onehot in (True, False):
+        with tf.GradientTape() as tape:
+            y = RowSoftmax(onehot=onehot)(x)
+            loss = tf.reduce_sum(y * weights)
+        if onehot:
+            assert np.array_equal(y.numpy()[..., 0], want)
+        grads.append(tape.gradient(loss, x).numpy())
+    assert np.allclose(grads[0], grads[1], atol=1e-6) and np.abs(grads[0]).max() > 0
+    gan = build_matgan(GanConfig(batch_size=8, seed=1, generator_output="onehot"))
+    out = gan.generator(tf.random.normal((32, 128)), training=False).numpy()[..., 0]
+    assert set(np.unique(out)) <= {0.0, 1.0} and (out.sum(-1) <= 1).all()
+    real = tf.one_hot(tf.random.uniform((8, 85), 0, 3, dtype=tf.int32) - 1, 8)[..., None]
+    g0 = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    assert np.isfinite(float(gan.train_step(real)["g_loss"]))
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(g0, gan.generator.trainable_variables))
+    gan.generator.save(tmp_path / "g.keras")
+    z = tf.random.normal((4, 128))
+    assert np.array_equal(keras.models.load_model(tmp_path / "g.keras")(z, training=False),
+                          gan.generator(z, training=False))
+
+
+def test_the_arity_conditioned_matgan_draws_the_training_sets_element_counts(tmp_path):
+    """With ``arity_condition`` plain N(0, 1) noise draws element counts with the training set's shares;
+    in training each fake is drawn for the count of a real sample (the noise lands in that count's class)
+    and the critic's score depends on the count it is told; the generator still loads from one file."""
+    from tfmat.evaluation.metrics import arity_distribution
+    from tfmat.gan.matgan import ARITIES, arity_index, arity_noise
+    from tfmat.gan.sampling import load_generator
+
+    rng = np.random.default_rng(0)
+    counts = np.zeros((1000, 85), np.int8)
+    for i, k in enumerate(rng.choice([2, 3, 4, 5], 1000, p=[0.2, 0.5, 0.25, 0.05])):
+        counts[i, rng.choice(85, k, replace=False)] = rng.integers(1, 9, k)
+    with pytest.raises(ValueError, match="training counts"):
+        build_matgan(GanConfig(batch_size=8, arity_condition=True))
+    gan = build_matgan(GanConfig(batch_size=8, seed=1, arity_condition=True), counts)
+    layer = gan.generator.get_layer("arity")
+    drawn = layer(tf.random.normal((100_000, 128), seed=2)).numpy().mean(axis=0)
+    assert np.abs(drawn - arity_distribution(counts)[:ARITIES]).max() < 0.01
+    real = tf.one_hot(tf.cast(counts[:8], tf.int32) - 1, 8)[..., None]
+    index = arity_index(real).numpy()
+    assert np.array_equal(index, (counts[:8] > 0).sum(axis=1) - 1)
+    z0 = arity_noise(layer.cuts, tf.constant(np.repeat(np.arange(1, 5), 500), tf.int32), tf.constant([3, 4]))
+    told = layer(tf.concat([z0[:, None], tf.zeros((2000, 127))], axis=1)).numpy().argmax(axis=1)
+    assert np.array_equal(told, np.repeat(np.arange(1, 5), 500))
+    fakes = gan.generate(real, training=False)
+    (inp,) = gan.critic_inputs(real, fakes).values()
+    assert np.array_equal(inp.condition.numpy().argmax(axis=1), index)
+    other = tf.one_hot((index + 2) % ARITIES, ARITIES)
+    assert not np.allclose(gan.critic([real, inp.condition]), gan.critic([real, other]))
+    g0 = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    assert np.isfinite(float(gan.train_step(real)["d_loss"]))
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(g0, gan.generator.trainable_variables))
+    assert MatGAN.from_config(gan.get_config()).arity_condition
+    gan.generator.save(tmp_path / "g.keras")
+    z = tf.random.normal((4, 128))
+    assert np.allclose(load_generator(tmp_path / "g.keras")(z, training=False), gan.generator(z, training=False))
+
+
 def test_the_sharpness_term_is_zero_on_real_matrices_and_pushes_faint_cells_down():
     """ambiguity() is 0 on one-hot matrices and Σ x(1 − x) per sample otherwise; with ``sharpness`` the
     generator's loss carries it, tracked by name, and its gradient lowers a faint cell and raises a strong one."""

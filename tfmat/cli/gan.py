@@ -61,7 +61,7 @@ def _dataset(name: str) -> str:
 
 # MatGAN settings given by their own flags rather than OVERRIDES
 MATGAN_CHOICES = ("architecture", "critic_norm", "critic_presence", "decoded_critic", "generator_output",
-                  "sharpness", "jit_compile", "strategy")
+                  "sharpness", "arity_condition", "jit_compile", "strategy")
 
 
 def _defaults_table() -> str:
@@ -120,11 +120,16 @@ def register(sub) -> None:
                         "gradient of the matrix), so that a faint cell decoding counts weighs as a real element "
                         "(default: per DB, below)")
     p.add_argument("--generator-output", choices=GENERATOR_OUTPUTS,
-                   help="MatGAN: sigmoid per cell (thesis) or softmax per element row over absent and the 8 "
-                        "counts, so that a row holds at most one cell above 0.5 (default: per DB, below)")
+                   help="MatGAN: sigmoid per cell (thesis); softmax per element row over absent and the 8 "
+                        "counts, so that a row holds at most one cell above 0.5; or onehot, that softmax's most "
+                        "likely choice as a 0/1 row, trained through the softmax's gradient (default: per DB, below)")
     p.add_argument("--sharpness", type=float, metavar="W",
                    help="MatGAN: weight of a generator term, the mean of Σ x(1 − x) over each sample's cells, which "
                         "pushes every cell towards 0 or 1 as in real matrices; 0 is the thesis's loss "
+                        "(default: per DB, below)")
+    p.add_argument("--arity-condition", dest="arity_condition", action=argparse.BooleanOptionalAction,
+                   help="MatGAN: draw each fake for the element count of a real sample of the batch and let the "
+                        "critic see that count; the generator then draws counts with the training set's shares "
                         "(default: per DB, below)")
     p.add_argument("--jit-compile", dest="jit_compile", action=argparse.BooleanOptionalAction,
                    help="compile train_step with XLA (default: per DB, below)")

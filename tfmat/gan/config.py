@@ -10,7 +10,7 @@ from ..configs import SavedConfig
 from ..elements import MAX_COUNT
 
 DEFAULT_CRITIC_NORM = "layer"
-GENERATOR_OUTPUTS = ("sigmoid", "softmax")  # tfmat.gan.matgan.build_generator
+GENERATOR_OUTPUTS = ("sigmoid", "softmax", "onehot")  # tfmat.gan.matgan.build_generator
 
 
 @dataclass(frozen=True)
@@ -85,15 +85,16 @@ class GanConfig(SavedConfig):
     critic_norm: str = DEFAULT_CRITIC_NORM
     critic_presence: bool = False  # the critic's element-presence head (tfmat.gan.matgan.build_critic)
     decoded_critic: bool = False  # the critic scores fakes as decoding reads them (tfmat.gan.matgan.MatGAN)
-    generator_output: str = "sigmoid"  # per cell (thesis) or per element row (tfmat.gan.matgan.RowSoftmax)
+    generator_output: str = "sigmoid"  # per cell (thesis), or per element row (tfmat.gan.matgan.RowSoftmax)
     sharpness: float = 0.0  # weight of the generator's ambiguity term (tfmat.gan.matgan.ambiguity); 0: thesis
+    arity_condition: bool = False  # generator and critic told each sample's element count (tfmat.gan.matgan)
     seed: int = 0
     jit_compile: bool = False
     strategy: str = "auto"
 
     # a rerun may extend the epochs and move to other devices; any other change starts another run
     RERUN_FREE = ("epochs", "strategy", "jit_compile")
-    ADDED = ("critic_presence", "decoded_critic", "generator_output", "sharpness")
+    ADDED = ("critic_presence", "decoded_critic", "generator_output", "sharpness", "arity_condition")
 
 
 

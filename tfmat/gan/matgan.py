@@ -39,6 +39,7 @@ from .config import ARCHITECTURES, DEFAULT_CRITIC_NORM, GENERATOR_OUTPUTS, GanCo
 
 LEAK = 0.2
 PRESENCE_UNITS = 64
+ARITIES = 8  # element counts a formula may have: 1..8
 
 
 def _output_padding(size_in: int, size_out: int, kernel: int, stride: int) -> int:
@@ -62,19 +63,52 @@ def _normalisation(kind: str, name: str, synchronized: bool = False):
 @keras.saving.register_keras_serializable("tfmat")
 class RowSoftmax(keras.layers.Layer):
     """(…, 85, 8, 1) logits → per element row a softmax over "absent" (a fixed logit of 0) and the 8
-    counts, the absent share dropped: each row sums to at most 1, so it holds at most one cell above 0.5."""
+    counts, the absent share dropped: each row sums to at most 1, so it holds at most one cell above 0.5.
+
+    ``onehot``: the forward pass is instead the one-hot of each row's most likely choice (all zeros when
+    "absent" wins), so every output is a 0/1 matrix like the real ones; the gradient stays the softmax's
+    (straight-through).
+    """
+
+    def __init__(self, onehot: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.onehot = bool(onehot)
 
     def call(self, logits):
         x = logits[..., 0]
         p = keras.ops.softmax(keras.ops.concatenate([keras.ops.zeros_like(x[..., :1]), x], axis=-1), axis=-1)
+        if self.onehot:
+            hard = keras.ops.one_hot(keras.ops.argmax(p, axis=-1), MAX_COUNT + 1, dtype=p.dtype)
+            p = p + keras.ops.stop_gradient(hard - p)
         return p[..., 1:, None]
+
+    def get_config(self):
+        return {**super().get_config(), "onehot": self.onehot}
+
+
+@keras.saving.register_keras_serializable("tfmat")
+class ArityFromNoise(keras.layers.Layer):
+    """Noise → the element count it stands for, one-hot over 1..``ARITIES``: noise coordinate 0 cut at
+    ``cuts``, the N(0, 1) quantiles of the cumulative arity shares of the training set (a non-trainable
+    weight, :func:`set_arity_prior`). N(0, 1) noise thus draws counts with the training set's shares."""
+
+    def build(self, input_shape):
+        self.cuts = self.add_weight(shape=(ARITIES - 1,), initializer="zeros", trainable=False, name="cuts")
+
+    def call(self, z):
+        index = keras.ops.sum(keras.ops.cast(z[:, :1] > self.cuts, "int32"), axis=1)
+        return keras.ops.one_hot(index, ARITIES, dtype=z.dtype)
 
 
 def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str = "generator",
-                    synchronized: bool = False, output: str = "sigmoid") -> keras.Model:
+                    synchronized: bool = False, output: str = "sigmoid", arity: bool = False) -> keras.Model:
     """Noise (latent_dim,) → (85, 8, 1) in [0, 1]; batch norm + ReLU after every hidden layer.
 
-    ``output``: ``"sigmoid"`` per cell (thesis) or ``"softmax"`` per element row (:class:`RowSoftmax`).
+    ``arity``: the noise also passes through :class:`ArityFromNoise` (layer ``"arity"``), and the
+    element count it stands for joins the noise before the dense layer.
+
+    ``output``: ``"sigmoid"`` per cell (thesis), ``"softmax"`` per element row (:class:`RowSoftmax`) or
+    ``"onehot"``, that softmax's one-hot forward pass with its gradient.
     ``synchronized`` batch norms use the statistics of the global batch across replicas (TensorFlow only).
     """
     if output not in GENERATOR_OUTPUTS:
@@ -82,7 +116,10 @@ def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str =
     arch = ARCHITECTURES[architecture]
     z = keras.Input((latent_dim,), name="noise")
     h, w, c = arch.seed_shape
-    x = keras.layers.Dense(h * w * c, name="fc")(z)
+    x = z
+    if arity:
+        x = keras.layers.Concatenate(name="noise_arity")([z, ArityFromNoise(name="arity")(z)])
+    x = keras.layers.Dense(h * w * c, name="fc")(x)
     x = keras.layers.BatchNormalization(name="fc_bn", synchronized=synchronized)(x)
     x = keras.layers.ReLU(name="fc_relu")(x)
     x = keras.layers.Reshape(arch.seed_shape, name="reshape")(x)
@@ -98,13 +135,13 @@ def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str =
             x = keras.layers.BatchNormalization(name=f"deconv{i + 1}_bn", synchronized=synchronized)(x)
             x = keras.layers.ReLU(name=f"deconv{i + 1}_relu")(x)
         shape = layer.shape
-    if output == "softmax":
-        x = RowSoftmax(name="row_softmax")(x)
+    if output != "sigmoid":
+        x = RowSoftmax(onehot=output == "onehot", name="row_softmax")(x)
     return keras.Model(z, x, name=name)
 
 
 def build_critic(architecture: str = "mp", norm: str = DEFAULT_CRITIC_NORM, name: str = "critic",
-                 synchronized: bool = False, presence: bool = False) -> keras.Model:
+                 synchronized: bool = False, presence: bool = False, arity: bool = False) -> keras.Model:
     """(85, 8, 1) → one score; normalisation + leaky ReLU (0.2) after every conv.
 
     ``presence`` adds the element-presence head: each element row's largest cell (how present the
@@ -129,8 +166,12 @@ def build_critic(architecture: str = "mp", norm: str = DEFAULT_CRITIC_NORM, name
         present = keras.layers.Dense(PRESENCE_UNITS, name="presence_fc")(present)
         present = keras.layers.LeakyReLU(LEAK, name="presence_lrelu")(present)
         x = keras.layers.Concatenate(name="join")([x, present])
+    inputs = [inp]
+    if arity:
+        inputs.append(keras.Input((ARITIES,), name="arity"))
+        x = keras.layers.Concatenate(name="join_arity")([x, inputs[-1]])
     x = keras.layers.Dense(1, name="score")(x)
-    return keras.Model(inp, x, name=name)
+    return keras.Model(inputs if arity else inp, x, name=name)
 
 
 def layer_shapes(model: keras.Model) -> list[tuple[str, tuple]]:
@@ -159,46 +200,101 @@ def ambiguity(matrices):
     return keras.ops.mean(keras.ops.sum(x * (1.0 - x), axis=1))
 
 
+def arity_index(matrices):
+    """Each one-hot matrix's element count − 1 (the :class:`ArityFromNoise` class), clipped to 0..ARITIES − 1."""
+    import tensorflow as tf
+
+    present = tf.reduce_max(tf.reshape(matrices, [tf.shape(matrices)[0], N_ELEMENTS, MAX_COUNT]), axis=2) > 0.5
+    return tf.clip_by_value(tf.reduce_sum(tf.cast(present, tf.int32), axis=1) - 1, 0, ARITIES - 1)
+
+
+def arity_noise(cuts, index, seed):
+    """A noise coordinate 0 that :class:`ArityFromNoise` with ``cuts`` reads as class ``index``: N(0, 1)
+    restricted to that class's interval (drawn away from its ends by 0.1% of its mass), so that over the
+    training batches' classes it stays N(0, 1)."""
+    import tensorflow as tf
+
+    cdf = tf.concat([[0.0], 0.5 * tf.math.erfc(-cuts / 2 ** 0.5), [1.0]], axis=0)
+    lo, hi = tf.gather(cdf, index), tf.gather(cdf, index + 1)
+    u = tf.random.stateless_uniform(tf.shape(index), seed=seed, minval=1e-3, maxval=1.0 - 1e-3)
+    return tf.math.ndtri(tf.clip_by_value(lo + u * (hi - lo), 1e-7, 1.0 - 1e-7))
+
+
+def set_arity_prior(generator: keras.Model, counts) -> None:
+    """Set ``generator``'s :class:`ArityFromNoise` cuts from the arity shares of ``counts`` ((N, 85) counts)."""
+    from statistics import NormalDist
+
+    import numpy as np
+
+    from ..evaluation.metrics import arity_distribution
+
+    cumulative = np.cumsum(arity_distribution(counts)[:ARITIES - 1])
+    cuts = [NormalDist().inv_cdf(float(p)) for p in np.clip(cumulative, 1e-6, 1.0 - 1e-6)]
+    generator.get_layer("arity").cuts.assign(np.asarray(cuts, np.float32))
+
+
 @keras.saving.register_keras_serializable("tfmat")
 class MatGAN(Adversarial):
     """The MatGAN WGAN-GP. With ``decoded_critic`` the critic scores the fakes as decoding reads them
     (:func:`decoded_straight_through`): a faint cell that decoding counts as an element weighs as much
     as a real one. A ``sharpness`` generator term (declared with ``generator_terms={"sharpness": w}``)
-    adds ``w`` × :func:`ambiguity` of the fakes to the generator's loss."""
+    adds ``w`` × :func:`ambiguity` of the fakes to the generator's loss.
 
-    def __init__(self, *args, decoded_critic: bool = False, **kwargs):
+    With ``arity_condition`` (networks built with ``arity=True``) each fake is drawn for the element
+    count of one real sample of the batch (:func:`arity_noise`), and the critic scores real and fake
+    against that count."""
+
+    def __init__(self, *args, decoded_critic: bool = False, arity_condition: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.decoded_critic = bool(decoded_critic)
+        self.arity_condition = bool(arity_condition)
+
+    def generate(self, data, training=False):
+        if not self.arity_condition:
+            return super().generate(data, training)
+        import tensorflow as tf
+
+        z = self.noise("generator", self.batch_size(data))
+        z0 = arity_noise(self.generator.get_layer("arity").cuts, arity_index(data), self.draw_seed())
+        return self.generator(tf.concat([z0[:, None], z[:, 1:]], axis=1), training=training)
 
     def critic_inputs(self, data, fakes) -> dict:
-        return {"critic": CriticInput(data, decoded_straight_through(fakes) if self.decoded_critic else fakes)}
+        fake = decoded_straight_through(fakes) if self.decoded_critic else fakes
+        condition = keras.ops.one_hot(arity_index(data), ARITIES) if self.arity_condition else None
+        return {"critic": CriticInput(data, fake, condition)}
 
     def generator_terms(self, data, fakes, training=True) -> dict:
         return {"sharpness": ambiguity(fakes)} if "sharpness" in self.generator_weights else {}
 
     def get_config(self):
-        return {**super().get_config(), "decoded_critic": self.decoded_critic}
+        return {**super().get_config(), "decoded_critic": self.decoded_critic, "arity_condition": self.arity_condition}
 
 
-def build_matgan(config: GanConfig) -> MatGAN:
+def build_matgan(config: GanConfig, counts=None) -> MatGAN:
     """A compiled WGAN-GP (:class:`MatGAN`) of one generator and one
     critic for ``config``, optimizer slots built. Call inside ``strategy.scope()`` under ``tf.distribute``:
     with several replicas the batch norms are synchronised, so that they see the global batch as on one
-    device and every replica keeps the same moving statistics.
+    device and every replica keeps the same moving statistics. With ``config.arity_condition`` the
+    training set's counts ((N, 85)) set the generator's arity prior (:func:`set_arity_prior`).
     """
     import tensorflow as tf
+
+    if config.arity_condition and counts is None:
+        raise ValueError("an arity-conditioned MatGAN needs its training counts for the arity prior")
 
     keras.utils.set_random_seed(config.seed)
     sync = tf.distribute.get_strategy().num_replicas_in_sync > 1
     gan = MatGAN({"generator": build_generator(config.architecture, config.latent_dim, synchronized=sync,
-                                               output=config.generator_output)},
+                                               output=config.generator_output, arity=config.arity_condition)},
                  {"critic": build_critic(config.architecture, config.critic_norm, synchronized=sync,
-                                         presence=config.critic_presence)},
+                                         presence=config.critic_presence, arity=config.arity_condition)},
                  critic_steps=config.critic_steps, gp_weight=config.gp_weight, seed=config.seed,
                  generator_terms={"sharpness": config.sharpness} if config.sharpness else None,
-                 decoded_critic=config.decoded_critic, name="matgan")
+                 decoded_critic=config.decoded_critic, arity_condition=config.arity_condition, name="matgan")
     adam = lambda lr: keras.optimizers.Adam(lr, beta_1=config.beta_1, beta_2=config.beta_2)  # noqa: E731
     gan.compile(optimizers={"generator": adam(config.g_lr), "critic": adam(config.d_lr)},
                 jit_compile=config.jit_compile)
     gan.build_optimizers()
+    if config.arity_condition:
+        set_arity_prior(gan.generator, counts)
     return gan

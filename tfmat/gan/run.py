@@ -99,7 +99,7 @@ def train_matgan(cfg: GanConfig, counts: np.ndarray, out: str | Path, *, select_
         raise UsageError("--select-samples must be ≥ 0")
     if len(counts) < cfg.batch_size:
         raise DataError(f"{cfg.dataset}: {len(counts)} training formulas, fewer than one batch of {cfg.batch_size}")
-    return run_adversarial(cfg, out, lambda: build_matgan(cfg), lambda epoch: gan_pipeline(counts, cfg.batch_size, seed=cfg.seed, epoch=epoch),
+    return run_adversarial(cfg, out, lambda: build_matgan(cfg, counts), lambda epoch: gan_pipeline(counts, cfg.batch_size, seed=cfg.seed, epoch=epoch),
                            lambda gan, run: selection_callbacks(gan, run, select_samples, cfg.seed, counts),
                            what=f"{len(counts)} formulas", data_sha256=data_hash(counts), backup_every=backup_every, progress=progress,
                            overwrite=overwrite, record={**(record or {}), "training_formulas": len(counts),
