@@ -148,6 +148,11 @@ def build_critic(architecture: str = "mp", norm: str = DEFAULT_CRITIC_NORM, name
     element is, 0 or 1 in real data) through a dense layer of ``PRESENCE_UNITS``, joined to the conv
     features before the score. It lets the critic see at once which elements a sample holds and how
     many, which strided convolutions over the element axis only see piecewise.
+
+    ``arity``: a second input, the sample's element count one-hot over 1..``ARITIES``, enters as a
+    projection (score += ⟨embedding of the count, features⟩), so that the critic can judge each sample
+    against the count it was given; a count merely joined to the features before the linear score
+    would only add a constant per count.
     """
     arch = ARCHITECTURES[architecture]
     inp = keras.Input((N_ELEMENTS, MAX_COUNT, 1), name="matrix")
@@ -166,12 +171,13 @@ def build_critic(architecture: str = "mp", norm: str = DEFAULT_CRITIC_NORM, name
         present = keras.layers.Dense(PRESENCE_UNITS, name="presence_fc")(present)
         present = keras.layers.LeakyReLU(LEAK, name="presence_lrelu")(present)
         x = keras.layers.Concatenate(name="join")([x, present])
-    inputs = [inp]
-    if arity:
-        inputs.append(keras.Input((ARITIES,), name="arity"))
-        x = keras.layers.Concatenate(name="join_arity")([x, inputs[-1]])
-    x = keras.layers.Dense(1, name="score")(x)
-    return keras.Model(inputs if arity else inp, x, name=name)
+    score = keras.layers.Dense(1, name="score")(x)
+    if not arity:
+        return keras.Model(inp, score, name=name)
+    count = keras.Input((ARITIES,), name="arity")
+    embedded = keras.layers.Dense(x.shape[-1], use_bias=False, name="arity_embedding")(count)
+    score = keras.layers.Add(name="projection")([score, keras.layers.Dot(axes=1, name="arity_match")([x, embedded])])
+    return keras.Model([inp, count], score, name=name)
 
 
 def layer_shapes(model: keras.Model) -> list[tuple[str, tuple]]:
