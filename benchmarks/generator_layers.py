@@ -10,8 +10,8 @@ whole, as ``tfmat.gan.sampling.compiled_forward`` runs it. Each time is the
 median of ``--repeats`` runs after one untimed. FLOPs per sample as
 ``benchmarks/screen_speed.py`` counts them (2 × multiply-adds of the dense
 and (transposed) convolution layers). The fp32 peak is the median FLOP/s of
-timed 2048 × 2048 ``tf.linalg.matmul`` calls, measured before and after the
-layers; every share divides a layer's FLOP/s by it.
+timed 2048 × 2048 ``tf.linalg.matmul`` calls (``gan_speed_original.matmul_peak``),
+measured before and after the layers; every share divides a layer's FLOP/s by it.
 """
 from __future__ import annotations
 
@@ -41,14 +41,6 @@ def median_seconds(f, x, repeats: int) -> float:
     return float(np.median(times))
 
 
-def matmul_rates(n: int = 2048, runs: int = 7) -> list[float]:
-    import tensorflow as tf
-
-    a, b = tf.random.normal((n, n), seed=1), tf.random.normal((n, n), seed=2)
-    f = tf.function(tf.linalg.matmul)
-    return [2 * n ** 3 / median_seconds(lambda _: f(a, b), None, 1) for _ in range(runs)]
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gan", default="check_point/iMatGAN/MP")
@@ -59,11 +51,13 @@ def main(argv=None) -> int:
 
     import tensorflow as tf
 
+    from gan_speed_original import matmul_peak
     from screen_speed import generator_flops
     from tfmat.gan.sampling import compiled_forward, load_generator
 
     generator = load_generator(ROOT / args.gan)
-    rates = matmul_rates()
+    tf_matmul = lambda a, b: tf.linalg.matmul(a, b).numpy()  # noqa: E731
+    rates = matmul_peak(tf_matmul, tf.constant)
     latent = int(generator.inputs[0].shape[-1])
     x = tf.random.normal((args.batch, latent), seed=0)
     layers, total = [], 0.0
@@ -78,7 +72,7 @@ def main(argv=None) -> int:
     forward = compiled_forward(generator)
     z = np.random.default_rng(0).standard_normal((args.batch, latent), dtype=np.float32)
     whole = median_seconds(forward, z, args.repeats)
-    rates += matmul_rates()
+    rates += matmul_peak(tf_matmul, tf.constant)
     peak = float(np.median(rates))
     flops = generator_flops(generator)
     for row in layers:
