@@ -50,6 +50,9 @@ SETTINGS = {
     "onehot": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--generator-output", "onehot"],
     "onehot_critic5": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--generator-output", "onehot", "--critic-steps", "5"],
     "arity_condition": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--arity-condition"],
+    "exact_arity": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--arity-condition", "--generator-output", "exact_arity"],
+    "exact_arity_soft": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--arity-condition", "--generator-output",
+                         "exact_arity_soft"],
     "sharpness": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--sharpness", "0.1"],
 }
 EVAL_SEED = 11

@@ -272,6 +272,57 @@ def test_the_arity_conditioned_matgan_draws_the_training_sets_element_counts(tmp
     assert np.allclose(load_generator(tmp_path / "g.keras")(z, training=False), gan.generator(z, training=False))
 
 
+def test_the_exact_arity_generator_keeps_the_drawn_count_of_elements(tmp_path):
+    """``generator_output="exact_arity"`` keeps, per sample, as many element rows as the drawn count: the
+    rows least likely absent, each one-hot at its most likely count (``exact_arity_soft``: the row
+    softmax's counts). The one-hot's gradient is the row softmax's,
+    generated matrices hold exactly the counts the noise draws, and the setting trains and loads back."""
+    from tfmat.gan.matgan import ARITIES, ExactArityRows, RowSoftmax, arity_index
+    from tfmat.gan.sampling import load_generator
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 4, (16, 85, 8, 1)).astype(np.float32)
+    k = rng.integers(0, ARITIES, 16)
+    full = np.concatenate([np.zeros((16, 85, 1), np.float32), logits[..., 0]], axis=-1)
+    p = np.exp(full - full.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    want, kept = np.zeros((16, 85, 8), np.float32), np.zeros((16, 85, 8), np.float32)
+    for i in range(16):
+        for e in np.argsort(-(1 - p[i, :, 0]))[:k[i] + 1]:
+            want[i, e, p[i, e, 1:].argmax()] = 1
+            kept[i, e] = p[i, e, 1:]
+    soft = ExactArityRows(onehot=False)(logits, tf.one_hot(k, ARITIES)).numpy()[..., 0]
+    assert np.allclose(soft, kept, atol=1e-6)
+    x = tf.Variable(logits)
+    weights = tf.random.normal(x.shape, seed=3)
+    grads = []
+    for layer in (ExactArityRows(), RowSoftmax()):
+        with tf.GradientTape() as tape:
+            y = layer(x, tf.one_hot(k, ARITIES)) if isinstance(layer, ExactArityRows) else layer(x)
+            loss = tf.reduce_sum(y * weights)
+        if isinstance(layer, ExactArityRows):
+            assert np.array_equal(y.numpy()[..., 0], want)
+        grads.append(tape.gradient(loss, x).numpy())
+    assert np.allclose(grads[0], grads[1], atol=1e-6) and np.abs(grads[0]).max() > 0
+
+    counts = np.zeros((1000, 85), np.int8)
+    for i, n in enumerate(rng.choice([2, 3, 4, 5], 1000, p=[0.2, 0.5, 0.25, 0.05])):
+        counts[i, rng.choice(85, n, replace=False)] = rng.integers(1, 9, n)
+    with pytest.raises(ValueError, match="arity condition"):
+        build_generator("mp", output="exact_arity")
+    gan = build_matgan(GanConfig(batch_size=8, seed=1, arity_condition=True, generator_output="exact_arity"), counts)
+    z = tf.random.normal((256, 128), seed=4)
+    out = gan.generator(z, training=False)
+    assert np.array_equal(arity_index(out).numpy(), gan.generator.get_layer("arity")(z).numpy().argmax(axis=1))
+    real = tf.one_hot(tf.cast(counts[:8], tf.int32) - 1, 8)[..., None]
+    assert np.array_equal(arity_index(gan.generate(real)).numpy(), arity_index(real).numpy())
+    g0 = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    assert np.isfinite(float(gan.train_step(real)["g_loss"]))
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(g0, gan.generator.trainable_variables))
+    gan.generator.save(tmp_path / "g.keras")
+    assert np.array_equal(load_generator(tmp_path / "g.keras")(z, training=False), gan.generator(z, training=False))
+
+
 def test_the_sharpness_term_is_zero_on_real_matrices_and_pushes_faint_cells_down():
     """ambiguity() is 0 on one-hot matrices and Σ x(1 − x) per sample otherwise; with ``sharpness`` the
     generator's loss carries it, tracked by name, and its gradient lowers a faint cell and raises a strong one."""

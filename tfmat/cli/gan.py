@@ -122,7 +122,9 @@ def register(sub) -> None:
     p.add_argument("--generator-output", choices=GENERATOR_OUTPUTS,
                    help="MatGAN: sigmoid per cell (thesis); softmax per element row over absent and the 8 "
                         "counts, so that a row holds at most one cell above 0.5; or onehot, that softmax's most "
-                        "likely choice as a 0/1 row, trained through the softmax's gradient (default: per DB, below)")
+                        "likely choice as a 0/1 row, trained through the softmax's gradient; exact_arity (with "
+                        "--arity-condition), those 0/1 rows keeping exactly the drawn element count, or "
+                        "exact_arity_soft, the softmax rows keeping that count (default: per DB, below)")
     p.add_argument("--sharpness", type=float, metavar="W",
                    help="MatGAN: weight of a generator term, the mean of Σ x(1 − x) over each sample's cells, which "
                         "pushes every cell towards 0 or 1 as in real matrices; 0 is the thesis's loss "

@@ -10,7 +10,7 @@ from ..configs import SavedConfig
 from ..elements import MAX_COUNT
 
 DEFAULT_CRITIC_NORM = "layer"
-GENERATOR_OUTPUTS = ("sigmoid", "softmax", "onehot")  # tfmat.gan.matgan.build_generator
+GENERATOR_OUTPUTS = ("sigmoid", "softmax", "onehot", "exact_arity", "exact_arity_soft")  # tfmat.gan.matgan.build_generator
 
 
 @dataclass(frozen=True)

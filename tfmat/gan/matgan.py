@@ -87,6 +87,35 @@ class RowSoftmax(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("tfmat")
+class ExactArityRows(keras.layers.Layer):
+    """(logits (…, 85, 8, 1), element count one-hot over 1..``ARITIES``) → a matrix with exactly that
+    many element rows: the rows least likely "absent" under :class:`RowSoftmax`'s softmax, every other
+    row zero. ``onehot``: each kept row is the one-hot of its most likely count, with the softmax's gradient
+    (straight-through); otherwise it is the softmax's counts as :class:`RowSoftmax` gives them."""
+
+    def __init__(self, onehot: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.onehot = bool(onehot)
+
+    def call(self, logits, arity):
+        ops = keras.ops
+        x = logits[..., 0]
+        p = ops.softmax(ops.concatenate([ops.zeros_like(x[..., :1]), x], axis=-1), axis=-1)
+        # ranked by the log-odds of "present" (ties broken by position), so that exactly the count is kept
+        best = ops.top_k(ops.logsumexp(x, axis=-1), ARITIES)[1]
+        wanted = ops.cast(ops.arange(ARITIES)[None, :] <= ops.argmax(arity, axis=-1)[:, None], p.dtype)
+        keep = ops.sum(ops.one_hot(best, N_ELEMENTS, dtype=p.dtype) * wanted[..., None], axis=1)
+        soft = p[..., 1:]
+        if not self.onehot:
+            return (soft * keep[..., None])[..., None]
+        hard = ops.one_hot(ops.argmax(soft, axis=-1), MAX_COUNT, dtype=p.dtype) * keep[..., None]
+        return (soft + ops.stop_gradient(hard - soft))[..., None]
+
+    def get_config(self):
+        return {**super().get_config(), "onehot": self.onehot}
+
+
+@keras.saving.register_keras_serializable("tfmat")
 class ArityFromNoise(keras.layers.Layer):
     """Noise → the element count it stands for, one-hot over 1..``ARITIES``: noise coordinate 0 cut at
     ``cuts``, the N(0, 1) quantiles of the cumulative arity shares of the training set (a non-trainable
@@ -108,7 +137,9 @@ def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str =
     element count it stands for joins the noise before the dense layer.
 
     ``output``: ``"sigmoid"`` per cell (thesis), ``"softmax"`` per element row (:class:`RowSoftmax`) or
-    ``"onehot"``, that softmax's one-hot forward pass with its gradient.
+    ``"onehot"``, that softmax's one-hot forward pass with its gradient; ``"exact_arity"`` (needs
+    ``arity``), that one-hot keeping exactly the drawn count of elements (:class:`ExactArityRows`), or
+    ``"exact_arity_soft"``, the softmax's rows keeping that count.
     ``synchronized`` batch norms use the statistics of the global batch across replicas (TensorFlow only).
     """
     if output not in GENERATOR_OUTPUTS:
@@ -117,8 +148,11 @@ def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str =
     z = keras.Input((latent_dim,), name="noise")
     h, w, c = arch.seed_shape
     x = z
+    if output.startswith("exact_arity") and not arity:
+        raise ValueError("the exact_arity output needs the arity condition (the count it keeps)")
     if arity:
-        x = keras.layers.Concatenate(name="noise_arity")([z, ArityFromNoise(name="arity")(z)])
+        count = ArityFromNoise(name="arity")(z)
+        x = keras.layers.Concatenate(name="noise_arity")([z, count])
     x = keras.layers.Dense(h * w * c, name="fc")(x)
     x = keras.layers.BatchNormalization(name="fc_bn", synchronized=synchronized)(x)
     x = keras.layers.ReLU(name="fc_relu")(x)
@@ -135,7 +169,11 @@ def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str =
             x = keras.layers.BatchNormalization(name=f"deconv{i + 1}_bn", synchronized=synchronized)(x)
             x = keras.layers.ReLU(name=f"deconv{i + 1}_relu")(x)
         shape = layer.shape
-    if output != "sigmoid":
+    if output == "exact_arity":
+        x = ExactArityRows(name="exact_arity")(x, count)
+    elif output == "exact_arity_soft":
+        x = ExactArityRows(onehot=False, name="exact_arity")(x, count)
+    elif output != "sigmoid":
         x = RowSoftmax(onehot=output == "onehot", name="row_softmax")(x)
     return keras.Model(z, x, name=name)
 
