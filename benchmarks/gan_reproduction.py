@@ -1,6 +1,6 @@
 """The thesis's tables 3.3 and 3.4 for one trained MatGAN: 2,000,000 samples against its database.
 
-    python benchmarks/gan_reproduction.py DB [--gan DIR] [-n 2000000] [--seed 11] [--data CSV]
+    python benchmarks/gan_reproduction.py DB [--gan DIR] [-n 2000000] [--seed 11] [--data CSV] [--name NAME]
 
 Draws ``n`` samples (noise ``--seed``) from the generator in ``--gan``
 (default: ``check_point/iMatGAN/DB``), decodes them with the thesis's rule
@@ -9,7 +9,7 @@ training and leave-out sets, under the thesis's chemistry rules. ICSD and
 ICSD_Filter need ``--data`` (the licensed list; its generators are trained
 by ``train_gan.py`` into ``runs/`` and never shipped).
 
-One entry per DB in ``--out`` (default ``benchmarks/gan_reproduction.json``;
+One entry per DB (or ``--name``) in ``--out`` (default ``benchmarks/gan_reproduction.json``;
 the other databases' entries are kept): decoded share, uniqueness at
 340,000, CN / EN / CN+EN of training and generated, recovery of training
 and leave-out formulas (overall and by arity), new samples, novel
@@ -114,6 +114,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--data", help="the DB's formula CSV (ICSD and ICSD_Filter)")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".json"))
+    ap.add_argument("--name", help="the entry's name in --out (default: DB), for a second generator of one DB")
     args = ap.parse_args(argv)
 
     gan = (args.gan or ROOT / "check_point" / "iMatGAN" / args.db).resolve()
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
     if run_file.is_file():
         entry["trained_by"] = json.loads(run_file.read_text()).get("command")
     result = json.loads(args.out.read_text()) if args.out.is_file() else {}  # read late: runs may overlap
-    result[args.db] = entry
+    result[args.name or args.db] = entry
     write_json(args.out, dict(sorted(result.items())))
     print(json.dumps({k: v for k, v in entry.items() if k not in ("by_arity", "arity_shares")}, indent=1))
     return 0

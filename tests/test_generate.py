@@ -84,13 +84,14 @@ def test_missing_generator_exits_2(tmp_path, capsys):
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_shipped_gan_mp_generates_as_its_readme_says():
-    """The committed GAN-MP loads, and a fresh sample's decoding share matches quality.json."""
+@pytest.mark.parametrize("name", ["MP", "MP_exact"])
+def test_shipped_gan_mp_generates_as_its_readme_says(name):
+    """The committed GAN-MP generators load, and a fresh sample's decoding share matches quality.json."""
     import json
 
     from conftest import ROOT
 
-    shipped = ROOT / "check_point" / "iMatGAN" / "MP"
+    shipped = ROOT / "check_point" / "iMatGAN" / name
     quality = json.loads((shipped / "quality.json").read_text())
     generator = load_generator(shipped)
     batch = next(sample_batches(generator, 4000, seed=123, batch_size=4000))
