@@ -53,6 +53,8 @@ SETTINGS = {
     "exact_arity": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--arity-condition", "--generator-output", "exact_arity"],
     "exact_arity_soft": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--arity-condition", "--generator-output",
                          "exact_arity_soft"],
+    "exact_arity_soft_critic5": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--arity-condition", "--generator-output",
+                                 "exact_arity_soft", "--critic-steps", "5"],
     "sharpness": ["--g-lr", "1e-4", "--d-lr", "1e-3", "--sharpness", "0.1"],
 }
 EVAL_SEED = 11
