@@ -10,7 +10,8 @@ from ..configs import SavedConfig
 from ..elements import MAX_COUNT
 
 DEFAULT_CRITIC_NORM = "layer"
-GENERATOR_OUTPUTS = ("sigmoid", "softmax", "onehot", "exact_arity", "exact_arity_soft")  # tfmat.gan.matgan.build_generator
+# tfmat.gan.matgan.build_generator
+GENERATOR_OUTPUTS = ("sigmoid", "softmax", "onehot", "exact_arity", "exact_arity_soft")
 
 
 @dataclass(frozen=True)

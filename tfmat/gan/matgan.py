@@ -169,10 +169,8 @@ def build_generator(architecture: str = "mp", latent_dim: int = 128, name: str =
             x = keras.layers.BatchNormalization(name=f"deconv{i + 1}_bn", synchronized=synchronized)(x)
             x = keras.layers.ReLU(name=f"deconv{i + 1}_relu")(x)
         shape = layer.shape
-    if output == "exact_arity":
-        x = ExactArityRows(name="exact_arity")(x, count)
-    elif output == "exact_arity_soft":
-        x = ExactArityRows(onehot=False, name="exact_arity")(x, count)
+    if output.startswith("exact_arity"):
+        x = ExactArityRows(onehot=output == "exact_arity", name="exact_arity")(x, count)
     elif output != "sigmoid":
         x = RowSoftmax(onehot=output == "onehot", name="row_softmax")(x)
     return keras.Model(z, x, name=name)
