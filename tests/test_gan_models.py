@@ -232,6 +232,14 @@ def test_the_onehot_generator_emits_0_1_matrices_and_trains_through_the_softmax_
                           gan.generator(z, training=False))
 
 
+def random_counts(rng, n: int = 1000) -> np.ndarray:
+    """(n, 85) formulas of 2–5 random elements (shares 0.2 / 0.5 / 0.25 / 0.05), counts 1–8."""
+    counts = np.zeros((n, 85), np.int8)
+    for i, k in enumerate(rng.choice([2, 3, 4, 5], n, p=[0.2, 0.5, 0.25, 0.05])):
+        counts[i, rng.choice(85, k, replace=False)] = rng.integers(1, 9, k)
+    return counts
+
+
 def test_the_arity_conditioned_matgan_draws_the_training_sets_element_counts(tmp_path):
     """With ``arity_condition`` plain N(0, 1) noise draws element counts with the training set's shares;
     in training each fake is drawn for the count of a real sample (the noise lands in that count's class)
@@ -241,9 +249,7 @@ def test_the_arity_conditioned_matgan_draws_the_training_sets_element_counts(tmp
     from tfmat.gan.sampling import load_generator
 
     rng = np.random.default_rng(0)
-    counts = np.zeros((1000, 85), np.int8)
-    for i, k in enumerate(rng.choice([2, 3, 4, 5], 1000, p=[0.2, 0.5, 0.25, 0.05])):
-        counts[i, rng.choice(85, k, replace=False)] = rng.integers(1, 9, k)
+    counts = random_counts(rng)
     with pytest.raises(ValueError, match="training counts"):
         build_matgan(GanConfig(batch_size=8, arity_condition=True))
     gan = build_matgan(GanConfig(batch_size=8, seed=1, arity_condition=True), counts)
@@ -305,9 +311,7 @@ def test_the_exact_arity_generator_keeps_the_drawn_count_of_elements(tmp_path):
         grads.append(tape.gradient(loss, x).numpy())
     assert np.allclose(grads[0], grads[1], atol=1e-6) and np.abs(grads[0]).max() > 0
 
-    counts = np.zeros((1000, 85), np.int8)
-    for i, n in enumerate(rng.choice([2, 3, 4, 5], 1000, p=[0.2, 0.5, 0.25, 0.05])):
-        counts[i, rng.choice(85, n, replace=False)] = rng.integers(1, 9, n)
+    counts = random_counts(rng)
     with pytest.raises(ValueError, match="arity condition"):
         build_generator("mp", output="exact_arity")
     gan = build_matgan(GanConfig(batch_size=8, seed=1, arity_condition=True, generator_output="exact_arity"), counts)

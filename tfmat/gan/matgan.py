@@ -60,6 +60,13 @@ def _normalisation(kind: str, name: str, synchronized: bool = False):
     raise ValueError(f"unknown critic normalisation {kind!r} (batch, layer or none)")
 
 
+def row_choices(logits):
+    """(…, 85, 8, 1) logits → (…, 85, 9): per element row the softmax over "absent" (a fixed logit of 0)
+    and the 8 counts."""
+    x = logits[..., 0]
+    return keras.ops.softmax(keras.ops.concatenate([keras.ops.zeros_like(x[..., :1]), x], axis=-1), axis=-1)
+
+
 @keras.saving.register_keras_serializable("tfmat")
 class RowSoftmax(keras.layers.Layer):
     """(…, 85, 8, 1) logits → per element row a softmax over "absent" (a fixed logit of 0) and the 8
@@ -75,8 +82,7 @@ class RowSoftmax(keras.layers.Layer):
         self.onehot = bool(onehot)
 
     def call(self, logits):
-        x = logits[..., 0]
-        p = keras.ops.softmax(keras.ops.concatenate([keras.ops.zeros_like(x[..., :1]), x], axis=-1), axis=-1)
+        p = row_choices(logits)
         if self.onehot:
             hard = keras.ops.one_hot(keras.ops.argmax(p, axis=-1), MAX_COUNT + 1, dtype=p.dtype)
             p = p + keras.ops.stop_gradient(hard - p)
@@ -99,10 +105,9 @@ class ExactArityRows(keras.layers.Layer):
 
     def call(self, logits, arity):
         ops = keras.ops
-        x = logits[..., 0]
-        p = ops.softmax(ops.concatenate([ops.zeros_like(x[..., :1]), x], axis=-1), axis=-1)
+        p = row_choices(logits)
         # ranked by the log-odds of "present" (ties broken by position), so that exactly the count is kept
-        best = ops.top_k(ops.logsumexp(x, axis=-1), ARITIES)[1]
+        best = ops.top_k(ops.logsumexp(logits[..., 0], axis=-1), ARITIES)[1]
         wanted = ops.cast(ops.arange(ARITIES)[None, :] <= ops.argmax(arity, axis=-1)[:, None], p.dtype)
         keep = ops.sum(ops.one_hot(best, N_ELEMENTS, dtype=p.dtype) * wanted[..., None], axis=1)
         soft = p[..., 1:]
