@@ -60,3 +60,5 @@ def test_matgan_flags_reach_the_config():
     assert (onehot.generator_output, onehot.arity_condition, plain.arity_condition) == ("onehot", True, False)
     with pytest.raises(UsageError, match="--sharpness"):
         gan.config_from_args(parser.parse_args(["train-gan", "MP", "--sharpness", "-1"]))
+    with pytest.raises(UsageError, match="needs --arity-condition"):
+        gan.config_from_args(parser.parse_args(["train-gan", "MP", "--generator-output", "exact_arity_soft"]))

@@ -228,6 +228,8 @@ def config_from_args(args):
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if cfg.sharpness < 0:
         raise UsageError("--sharpness must be 0 or more")
+    if cfg.generator_output.startswith("exact_arity") and not cfg.arity_condition:
+        raise UsageError(f"--generator-output {cfg.generator_output} needs --arity-condition (the count it keeps)")
     return cfg
 
 
