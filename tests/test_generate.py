@@ -84,9 +84,10 @@ def test_missing_generator_exits_2(tmp_path, capsys):
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize("name", ["MP", "MP_exact"])
-def test_shipped_gan_mp_generates_as_its_readme_says(name):
-    """The committed GAN-MP generators load, and a fresh sample's decoding share matches quality.json."""
+@pytest.mark.parametrize("name", ["MP", "MP_exact", "OQMD"])
+def test_shipped_generators_generate_as_their_readme_says(name):
+    """The committed GAN-MP and GAN-OQMD generators load, and a fresh sample's decoding share matches
+    quality.json."""
     import json
 
     from conftest import ROOT

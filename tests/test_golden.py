@@ -19,7 +19,7 @@ def test_every_shipped_generator_loads():
     from tfmat.gan.sampling import GENERATOR_FILE, LAST_GENERATOR_FILE, load_generator
 
     runs = sorted(p for p in (ROOT / "check_point" / "iMatGAN").iterdir() if p.is_dir())
-    assert [p.name for p in runs] == ["Bandgap", "MP", "MP_exact"]
+    assert [p.name for p in runs] == ["Bandgap", "MP", "MP_exact", "OQMD"]
     for run in runs:
         for name in (GENERATOR_FILE, LAST_GENERATOR_FILE):
             generator = load_generator(run / name)

@@ -169,14 +169,16 @@ def test_no_shipped_band_gap_model_predicts_a_negative_gap_on_100k_generated_for
             assert (predictor.member_predictions(x, f, clip=False) < 0).any(), path.name
 
 
-def test_the_exact_arity_gan_mp_draws_the_element_counts_of_its_training_set():
-    """The shipped exact-arity GAN-MP: ≥ 99.9% of 20,000 samples decode, and their element counts follow
-    the MP training set's shares (arity distance < 0.02; the shipped GAN-MP's is 0.40)."""
+@pytest.mark.parametrize("name, dataset", [("MP_exact", "MP"), ("OQMD", "OQMD")])
+def test_the_exact_arity_generators_draw_the_element_counts_of_their_training_sets(name, dataset):
+    """The shipped exact-arity generators (GAN-MP, exact arity, and GAN-OQMD): ≥ 99.9% of 20,000 samples
+    decode, and their element counts follow their training set's shares (arity distance < 0.02; the
+    shipped GAN-MP's is 0.40)."""
     from tfmat.data import load_gan_dataset
     from tfmat.evaluation.metrics import total_variations
     from tfmat.gan.sampling import load_generator, sample_counts
 
-    generator = load_generator(ROOT / "check_point" / "iMatGAN" / "MP_exact")
+    generator = load_generator(ROOT / "check_point" / "iMatGAN" / name)
     counts = np.concatenate(list(sample_counts(generator, 20_000, seed=3)))
     assert len(counts) >= 19_980
-    assert total_variations(counts, load_gan_dataset("MP").train().counts)["arity_total_variation"] < 0.02
+    assert total_variations(counts, load_gan_dataset(dataset).train().counts)["arity_total_variation"] < 0.02
