@@ -14,7 +14,8 @@ the other databases' entries are kept): decoded share, uniqueness at
 340,000, CN / EN / CN+EN of training and generated, recovery of training
 and leave-out formulas (overall and by arity), new samples, novel
 formulas found in the other databases (table 3.4), the arity and element
-total-variation distances from training, and the issue's bars for GAN-MP.
+total-variation distances from training, and the issue's bars for GAN-MP and
+GAN-OQMD.
 """
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def row(db: str, gan: Path, n: int, seed: int, data: str | None) -> dict:
         "generate_seconds": round(generate_s, 1), "evaluate_seconds": round(time.perf_counter() - t, 1),
         "thesis": THESIS.get(db),
     }
-    if db == "MP":  # the issue's bars on GAN-MP at 2,000,000 samples
+    if db in ("MP", "OQMD"):  # the issue's bars at 2,000,000 samples (for GAN-OQMD: decoded and CN; the rest a goal)
         out["bars"] = {"arity_tv<=0.10": out["arity_tv"] <= 0.10,
                        "train_and_leave_out_recovered>=35": min(out["train_recovered"],
                                                                 out["leave_out_recovered"]) >= 35,
