@@ -17,8 +17,8 @@ def test_tables_3_3_and_3_4_print_the_gan_reproduction_figures():
     figures = json.loads((ROOT / "benchmarks" / "gan_reproduction.json").read_text())
     report = (ROOT / "benchmarks" / "reproduction.md").read_text()
     table = _table(report.split("## 4c.")[1].split("\n## ")[0])
-    columns = {"MP": "GAN-MP", "MP_exact": "GAN-MP, exact arity", "OQMD": "GAN-OQMD", "ICSD": "GAN-ICSD", "ICSD_Filter": "GAN-ICSD_Filter",
-               "Bandgap": "GAN-Bandgap"}
+    columns = {"MP": "GAN-MP", "MP_exact": "GAN-MP, exact arity", "OQMD": "GAN-OQMD", "ICSD": "GAN-ICSD",
+               "ICSD_Filter": "GAN-ICSD_Filter", "Bandgap": "GAN-Bandgap"}
     assert set(figures) == set(columns)
     for name, f in figures.items():
         column = columns[name]
